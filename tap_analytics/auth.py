@@ -1,0 +1,242 @@
+"""Authenticators: one per tap run, shared by every stream.
+
+Bearer and API-key auth are the SDK's own. OAuth2 subclasses the SDK's
+`OAuthAuthenticator` because the SDK version lacks what the seeds need: the
+refresh-token grant with rotation (a spent refresh token is never sent again),
+HTTP Basic client authentication (RFC 6749 §2.3.1), renewal shortly *before* expiry,
+a forced renewal after a 401, thread safety for concurrent paging, and token-endpoint
+errors that never echo the response body (it may hold secrets) into the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from singer_sdk.authenticators import (
+    APIAuthenticatorBase,
+    APIKeyAuthenticator,
+    BearerTokenAuthenticator,
+    OAuthAuthenticator,
+)
+
+from tap_analytics.errors import AuthError, redact_url
+
+logger = logging.getLogger("tap_analytics.auth")
+
+#: Renew this long before the announced expiry, capped at a tenth of the lifetime so
+#: short-lived tokens (seconds) are still used.
+RENEW_MARGIN_SECONDS = 30.0
+
+
+class OAuth2Authenticator(OAuthAuthenticator):
+    """OAuth2 client-credentials or refresh-token grant (RFC 6749 §4.4, §6)."""
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str | None = None,
+        client_auth: str = "body",
+        scope: str | None = None,
+        timeout: float = 60.0,
+        session: requests.Session | None = None,
+        on_refresh_token: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            auth_endpoint=token_url,
+            oauth_scopes=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+        self.refresh_token: str | None = refresh_token
+        self._client_auth = client_auth
+        self._timeout = timeout
+        self._token_session = session or requests.Session()
+        self._on_refresh_token = on_refresh_token
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expires_at: float | None = None
+        self._obtained = False
+        #: Bumped on every renewal, so a 401 renews once however many requests saw it.
+        self.generation = 0
+        self.token_requests = 0
+
+    @property
+    def grant_type(self) -> str:
+        return "refresh_token" if self.refresh_token else "client_credentials"
+
+    @property
+    def oauth_request_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"grant_type": self.grant_type}
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        if self.oauth_scopes:
+            body["scope"] = self.oauth_scopes
+        if self._client_auth == "body":
+            body["client_id"] = self.client_id
+            body["client_secret"] = self.client_secret
+        return body
+
+    def _token_headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self._client_auth == "basic":
+            # RFC 6749 §2.3.1: id and secret are form-urlencoded before Base64.
+            pair = f"{quote(self.client_id or '', safe='')}:{quote(self.client_secret or '', safe='')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        return headers
+
+    def is_token_valid(self) -> bool:
+        if not self._obtained:
+            return False
+        if self._expires_at is None:
+            return True
+        return self._clock() < self._expires_at
+
+    def authenticate_request(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            if not self.is_token_valid():
+                self._renew()
+            token = self.access_token
+        request.headers["Authorization"] = f"Bearer {token}"
+        return request
+
+    def renew_after_unauthorized(self, seen_generation: int) -> None:
+        """Renew once after a 401, unless another request already did since `seen_generation`."""
+        with self._lock:
+            if self.generation == seen_generation:
+                self._renew()
+
+    def update_access_token(self) -> None:
+        with self._lock:
+            self._renew()
+
+    def _renew(self) -> None:
+        url = redact_url(self.auth_endpoint)
+        self.token_requests += 1
+        logger.info("Requesting a new access token (%s grant) from %s", self.grant_type, url)
+        started = self._clock()
+        try:
+            response = self._token_session.post(
+                self.auth_endpoint,
+                data=self.oauth_request_body,
+                headers=self._token_headers(),
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            msg = f"token request to {url} failed: {type(exc).__name__}; check client.auth.token_url and the network"
+            raise AuthError(msg) from None
+        if response.status_code != 200:
+            raise AuthError(self._failure_message(response, url))
+        try:
+            payload = response.json()
+            access_token = payload["access_token"]
+        except (ValueError, KeyError, TypeError):
+            msg = (
+                f"token response from {url} (HTTP 200) has no access_token in a JSON body; "
+                "check client.auth.token_url points at the OAuth2 token endpoint"
+            )
+            raise AuthError(msg) from None
+        if not isinstance(access_token, str) or not access_token:
+            msg = f"token response from {url} carries an empty access_token"
+            raise AuthError(msg)
+        self.access_token = access_token
+        expires_in = _as_seconds(payload.get("expires_in"))
+        self.expires_in = int(expires_in) if expires_in is not None else None
+        self._expires_at = (
+            started + expires_in - min(RENEW_MARGIN_SECONDS, expires_in / 10)
+            if expires_in is not None
+            else None
+        )
+        self._obtained = True
+        self.generation += 1
+        rotated = payload.get("refresh_token")
+        if self.refresh_token and isinstance(rotated, str) and rotated and rotated != self.refresh_token:
+            # The old refresh token may be spent now: never send it again.
+            self.refresh_token = rotated
+            if self._on_refresh_token:
+                self._on_refresh_token(rotated)
+            logger.info("The token endpoint rotated the refresh token; using the new one from now on")
+
+    def _failure_message(self, response: requests.Response, url: str) -> str:
+        error = ""
+        try:
+            body = response.json()
+            if isinstance(body, Mapping) and isinstance(body.get("error"), str):
+                # The RFC 6749 §5.2 error code is safe to show; free text is not.
+                error = " " + body["error"][:64]
+        except ValueError:
+            pass
+        if self.grant_type == "refresh_token":
+            hint = (
+                "check client.auth.refresh_token (it may be spent or revoked: get a new one), "
+                "client.auth.client_id and client.auth.client_secret"
+            )
+        else:
+            hint = "check client.auth.client_id and client.auth.client_secret"
+        return f"token request to {url} was refused: HTTP {response.status_code}{error}; {hint}"
+
+    def handle_error(self, *, content: str, status_code: int | None) -> None:
+        """Never log the token endpoint's body: it may echo credentials."""
+        logger.error("OAuth2 token request failed with HTTP %s", status_code or "unknown")
+
+
+def _as_seconds(value: Any) -> float | None:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
+
+
+def build_authenticator(
+    auth: Mapping[str, Any],
+    *,
+    timeout: float = 60.0,
+    on_refresh_token: Callable[[str], None] | None = None,
+) -> APIAuthenticatorBase | None:
+    """The authenticator for a validated `client.auth` mapping (None: no auth)."""
+    kind = auth.get("type")
+    if kind is None or kind == "none":
+        return None
+    if kind == "bearer":
+        return BearerTokenAuthenticator(token=auth["token"])
+    if kind == "api_key":
+        return APIKeyAuthenticator(
+            key=auth.get("name") or "api_key",
+            value=auth["api_key"],
+            location="params" if auth.get("location") == "query" else "header",
+        )
+    if kind == "oauth2":
+        return OAuth2Authenticator(
+            token_url=auth["token_url"],
+            client_id=auth["client_id"],
+            client_secret=auth["client_secret"],
+            refresh_token=auth.get("refresh_token") or None,
+            client_auth=auth.get("client_auth", "body"),
+            scope=auth.get("scope"),
+            timeout=timeout,
+            on_refresh_token=on_refresh_token,
+        )
+    msg = f"unknown client.auth.type {kind!r}"
+    raise ValueError(msg)
+
+
+def secrets_of(auth: Mapping[str, Any]) -> list[str]:
+    """The secret values in an auth mapping, for redaction."""
+    return [
+        str(auth[key])
+        for key in ("client_secret", "refresh_token", "token", "api_key")
+        if auth.get(key)
+    ]
+
+

@@ -1,0 +1,424 @@
+"""The one stream class: requests, retries, paging and records, written once.
+
+Every resource, built-in or declared in config, is an `AnalyticsStream` driven by a
+`ResourceSpec`. The SDK keeps what it does well (schema conformance, STATE, stream
+maps, the Singer writer); this class replaces its request loop because the seeds need
+per-endpoint retry policies with Retry-After, a renewal after 401, paging decisions a
+concurrent fetcher can share, and errors that name the stream and a secret-free URL.
+
+The three steps of one page are separate methods so they can be reused by other
+fetch strategies: `build_request` (pure), `send` (I/O + retries), `parse_page` (pure).
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import requests
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.streams import RESTStream
+
+from tap_analytics import retry
+from tap_analytics.auth import OAuth2Authenticator
+from tap_analytics.errors import TapAnalyticsError, redact_url
+from tap_analytics.pagination import Page, PagingError
+from tap_analytics.spec import ResourceSpec, parse_datetime
+
+if TYPE_CHECKING:
+    from singer_sdk.authenticators import APIAuthenticatorBase
+
+    from tap_analytics.tap import TapAnalytics
+
+RETRIED_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+#: How often a long sync reports progress.
+PROGRESS_INTERVAL_SECONDS = 5.0
+
+STATUS_ADVICE = {
+    400: "check the endpoint's params and paginator settings",
+    401: "check the credentials in client.auth",
+    403: "the credentials lack access to this resource: check their scopes/permissions",
+    404: "check the resource's endpoint.path and client.base_url",
+    405: "check endpoint.method",
+    410: "the endpoint is gone: check endpoint.path",
+}
+
+
+class AnalyticsStream(RESTStream[Any]):
+    """A stream of one API resource, configured entirely by its `ResourceSpec`."""
+
+    is_sorted = False
+
+    def __init__(self, tap: TapAnalytics, spec: ResourceSpec, schema: dict[str, Any]) -> None:
+        self.spec = spec
+        self.analytics_tap = tap
+        super().__init__(tap=tap, name=spec.name, schema=schema, path=spec.path)
+        self.primary_keys = list(spec.primary_key) if spec.write_disposition != "append" else []
+        self.replication_key = spec.replication_key
+        self.http_method = spec.method
+        self._requests_session = tap.http_session
+        self.requests_made = 0
+        self.retries_made = 0
+
+    # --- settings the SDK asks for -------------------------------------------------
+
+    @property
+    def url_base(self) -> str:
+        return self.analytics_tap.base_url
+
+    @cached_property
+    def url(self) -> str:
+        return self.url_base + "/" + self.spec.path.lstrip("/")
+
+    @property
+    def authenticator(self) -> APIAuthenticatorBase | None:  # type: ignore[override]
+        return self.analytics_tap.authenticator
+
+    @property
+    def timeout(self) -> int:
+        return int(self.config.get("request_timeout") or 60)
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        # `replace` means the target keeps only this run's rows: Singer's ACTIVATE_VERSION.
+        return self.spec.write_disposition == "replace" or super().emit_activate_version_messages
+
+    def get_new_paginator(self) -> None:
+        """Unused: paging is driven by `tap_analytics.pagination` (see module doc)."""
+        return None
+
+    # --- one page: build, send, parse ---------------------------------------------
+
+    def base_params(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Query parameters every page of this sync carries."""
+        params = dict(self.spec.params)
+        incremental = self.spec.incremental
+        if incremental and incremental.start_param:
+            start = self.starting_value(context)
+            if start is not None:
+                params[incremental.start_param] = start
+        return params
+
+    def build_request(self, params: Mapping[str, Any]) -> requests.PreparedRequest:
+        request = requests.Request(
+            method=self.spec.method,
+            url=self.url,
+            params={k: v for k, v in params.items() if v is not None},
+            headers={"User-Agent": self.user_agent, "Accept": "application/json",
+                     **self.spec.headers},
+        )
+        return self.requests_session.prepare_request(request)
+
+    def send(self, params: Mapping[str, Any]) -> requests.Response:
+        """One page, with the spec's retry policy and one renewal after a 401."""
+        policy = self.spec.retry
+        auth = self.authenticator
+        retries = 0
+        renewed = False
+        while True:
+            prepared = self.build_request(params)
+            generation = auth.generation if isinstance(auth, OAuth2Authenticator) else 0
+            if auth is not None:
+                prepared = auth(prepared)
+            self.requests_made += 1
+            retry_after: str | None = None
+            try:
+                response = self.requests_session.send(
+                    prepared, timeout=self.timeout, allow_redirects=True
+                )
+            except RETRIED_EXCEPTIONS as exc:
+                failure = type(exc).__name__
+            else:
+                status = response.status_code
+                if status < 300:
+                    return response
+                if status == 401 and isinstance(auth, OAuth2Authenticator) and not renewed:
+                    self.logger.info("%s: HTTP 401, renewing the access token once", self.name)
+                    auth.renew_after_unauthorized(generation)
+                    renewed = True
+                    continue
+                if not policy.retries_status(status):
+                    raise self.http_error(response)
+                failure = f"HTTP {status}"
+                retry_after = response.headers.get("Retry-After")
+            if retries >= policy.max_retries:
+                msg = (
+                    f"stream {self.name}: GET {redact_url(prepared.url or self.url)} still failing "
+                    f"({failure}) after {retries} retries; the API is unavailable or throttling: "
+                    "try again later or raise error_handler.max_retries"
+                )
+                raise TapAnalyticsError(msg)
+            retries += 1
+            self.retries_made += 1
+            wait = policy.wait(retries, retry_after)
+            if wait > retry.MAX_RETRY_AFTER_SECONDS:
+                msg = (
+                    f"stream {self.name}: {redact_url(prepared.url or self.url)} asks to wait "
+                    f"{wait:.0f} s ({failure}); not waiting that long: run again later"
+                )
+                raise TapAnalyticsError(msg)
+            self.logger.warning(
+                "%s: %s from %s; retry %d of %d in %.1f s",
+                self.name, failure, redact_url(prepared.url or self.url), retries,
+                policy.max_retries, wait,
+            )
+            retry.sleep(wait)
+
+    def http_error(self, response: requests.Response) -> TapAnalyticsError:
+        status = response.status_code
+        advice = STATUS_ADVICE.get(status) or (
+            "a server error not configured for retry: check the API's status, or add the code "
+            "to error_handler.retry_on_status_codes"
+            if status >= 500
+            else "check the resource's configuration against the API documentation"
+        )
+        msg = (
+            f"stream {self.name}: GET {redact_url(response.url or self.url)} returned HTTP {status}"
+            f" {response.reason or ''}".rstrip() + f"; {advice}"
+        )
+        return TapAnalyticsError(msg)
+
+    def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]:
+        """Records and announced total of one response; a clear error for anything else."""
+        where = f"stream {self.name}: GET {redact_url(response.url or self.url)}"
+        try:
+            body = json.loads(response.content, parse_float=decimal.Decimal)
+        except (ValueError, UnicodeDecodeError):
+            kind = response.headers.get("Content-Type", "unknown content type")
+            msg = (
+                f"{where} returned HTTP {response.status_code} with a body that is not valid "
+                f"JSON ({kind}, {len(response.content)} bytes); check client.base_url and "
+                "endpoint.path point at the JSON API, or retry if the response was cut off"
+            )
+            raise TapAnalyticsError(msg) from None
+        records = self.select_records(body, where)
+        total = None
+        if (total_path := self.spec.paginator.total_path) and isinstance(body, dict):
+            total = _as_int(_select(body, total_path))
+        return records, total
+
+    def select_records(self, body: Any, where: str) -> list[dict[str, Any]]:
+        selector = self.spec.data_selector
+        dotted = _dotted(selector)
+        if dotted is not None:
+            found = _select(body, dotted) if dotted else body
+            if found is _MISSING or found is None:
+                keys = ", ".join(sorted(body)[:10]) if isinstance(body, dict) else type(body).__name__
+                msg = (
+                    f"{where}: the response has no records at data_selector {selector!r} "
+                    f"(found: {keys}); set endpoint.data_selector to where the API puts the list"
+                )
+                raise TapAnalyticsError(msg)
+            items = found
+        else:
+            items = list(extract_jsonpath(selector, body))
+        if not isinstance(items, list):
+            msg = (
+                f"{where}: data_selector {selector!r} points at a {type(items).__name__}, "
+                "not a list of records; set endpoint.data_selector to the list"
+            )
+            raise TapAnalyticsError(msg)
+        for item in items:
+            if not isinstance(item, dict):
+                msg = f"{where}: a record under {selector!r} is a {type(item).__name__}, not an object"
+                raise TapAnalyticsError(msg)
+        return items
+
+    def fingerprint(self, records: list[dict[str, Any]]) -> int | None:
+        """A digest of the page's keys, so the paginator can spot a repeated page."""
+        if not records:
+            return None
+        keys = self.spec.primary_key
+        return hash(tuple(tuple(str(r.get(k)) for k in keys) for r in records))
+
+    # --- the page loop --------------------------------------------------------------
+
+    def request_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        paginator = self.spec.paginator.new()
+        base = self.base_params(context)
+        progress = _Progress(self)
+        with self.get_http_request_counter() as counter:
+            while True:
+                params = {**base, **paginator.params()}
+                response = self.send(params)
+                counter.increment()
+                records, total = self.parse_page(response)
+                try:
+                    more = paginator.advance(
+                        Page(len(records), total, self.fingerprint(records))
+                    )
+                except PagingError as exc:
+                    msg = f"stream {self.name}: GET {redact_url(response.url or self.url)}: {exc}"
+                    raise TapAnalyticsError(msg) from None
+                yield from records
+                progress.update(len(records))
+                if not more:
+                    break
+        progress.done()
+
+    # --- records --------------------------------------------------------------------
+
+    def starting_value(self, context: Mapping[str, Any] | None) -> Any:
+        """The bookmark, or the later of `start_date` and `incremental.initial_value`."""
+        if not self.replication_key:
+            return None
+        value = self.get_starting_replication_key_value(context)
+        initial = self.spec.incremental.initial_value if self.spec.incremental else None
+        if initial is None:
+            return value
+        if value is None:
+            return initial
+        return value if cursor_order(value) >= cursor_order(initial) else initial
+
+    @cached_property
+    def _start_order(self) -> Any:
+        start = self.starting_value(self.context)
+        return None if start is None else cursor_order(start)
+
+    @cached_property
+    def _string_fields(self) -> frozenset[str]:
+        """Fields typed only as string, where a number from the API is coerced."""
+        return frozenset(
+            name
+            for name, prop in self.schema.get("properties", {}).items()
+            if set(_types(prop)) <= {"string", "null"} and "string" in _types(prop)
+        )
+
+    def post_process(
+        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        for key in self.spec.primary_key:
+            if row.get(key) is None:
+                msg = (
+                    f"stream {self.name}: a record from {redact_url(self.url)} has no "
+                    f"{key!r} (its primary key); set primary_key to a field every record has"
+                )
+                raise TapAnalyticsError(msg)
+        for name in self._string_fields.intersection(row):
+            value = row[name]
+            if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
+                row[name] = str(value)
+        key = self.replication_key or ""
+        if key:
+            value = row.get(key)
+            if value is None:
+                msg = (
+                    f"stream {self.name}: record {self._describe(row)} from "
+                    f"{redact_url(self.url)} has no {key!r} (its replication key); set "
+                    "endpoint.incremental.cursor_path to a field every record has, or "
+                    "remove incremental"
+                )
+                raise TapAnalyticsError(msg)
+            try:
+                order = cursor_order(value)
+            except ValueError:
+                msg = (
+                    f"stream {self.name}: record {self._describe(row)} has an unreadable "
+                    f"{key!r} value {str(value)[:40]!r}; the replication key must be a "
+                    "date-time or a number"
+                )
+                raise TapAnalyticsError(msg) from None
+            start = self._start_order
+            if start is not None and order <= start:
+                return None
+        return row
+
+    def _describe(self, row: Mapping[str, Any]) -> str:
+        return ", ".join(f"{k}={row.get(k)!r}" for k in self.spec.primary_key)
+
+
+_MISSING = object()
+
+
+def _dotted(selector: str) -> str | None:
+    """`data`, `$.data`, `$.data[*]` → a dotted path; None for other JSONPath."""
+    path = selector.strip()
+    if path in {"$", "$[*]"}:
+        return ""
+    if path.startswith("$."):
+        path = path[2:]
+    path = path.removesuffix("[*]")
+    if all(part.replace("_", "").replace("-", "").isalnum() for part in path.split(".")):
+        return path
+    return None
+
+
+def _select(body: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(body, dict) or part not in body:
+            return _MISSING
+        body = body[part]
+    return body
+
+
+def _as_int(value: Any) -> int | None:
+    if value is _MISSING or value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _types(prop: Mapping[str, Any]) -> list[str]:
+    kind = prop.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def cursor_order(value: Any) -> tuple[int, Any]:
+    """A sortable key for replication values: numbers by value, date-times by instant."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float | decimal.Decimal):
+        return (0, decimal.Decimal(value))
+    if isinstance(value, datetime):
+        return (1, value if value.tzinfo else value.replace(tzinfo=UTC))
+    text = str(value)
+    try:
+        return (0, decimal.Decimal(text))
+    except decimal.InvalidOperation:
+        pass
+    moment = parse_datetime(text)
+    return (1, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+class _Progress:
+    """Logs records and records/s every few seconds while a stream syncs."""
+
+    def __init__(self, stream: AnalyticsStream) -> None:
+        self.stream = stream
+        self.started = self.last = time.monotonic()
+        self.records = 0
+
+    def update(self, count: int) -> None:
+        self.records += count
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_INTERVAL_SECONDS:
+            self.last = now
+            self._log("progress")
+
+    def done(self) -> None:
+        self._log("done")
+
+    def _log(self, what: str) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        self.stream.logger.log(
+            logging.INFO,
+            "%s: %s, %d records fetched in %.1f s (%.0f records/s), %d requests, %d retries",
+            self.stream.name, what, self.records, elapsed, self.records / elapsed,
+            self.stream.requests_made, self.stream.retries_made,
+        )
+
+

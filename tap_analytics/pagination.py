@@ -1,0 +1,199 @@
+"""Paginators: pure decisions about which page to ask for next, and when to stop.
+
+Nothing here does HTTP. The client tells a paginator what one response held (a `Page`)
+and asks for the query parameters of the next request, so the same rules serve the
+sequential page loop, a concurrent fetcher planning pages ahead, and unit tests.
+
+Stop rules, shared by every paginator (see `Paginator.advance`):
+
+* an empty page ends the walk;
+* a total in the response ends it exactly where the data ends (no request beyond it);
+* without a total, a page shorter than an earlier page is the tail. The first page is
+  never taken as the tail just because it is shorter than the requested limit: servers
+  may cap the page size below what we ask for, and stopping there would lose records.
+  So a walk without a total makes at most one request beyond the data;
+* a page identical to one already seen means the server ignores the paging parameters:
+  that is an error (`PagingError`), never an endless loop.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class PagingError(Exception):
+    """The server's paging cannot be followed safely (it repeats pages, for instance)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What a paginator needs to know about one response."""
+
+    #: Number of records in the response.
+    count: int
+    #: The total the response announced (records for offset paging, pages for page
+    #: numbers, as dlt reads them), or None when the response carries none.
+    total: int | None = None
+    #: A digest of the page's records (e.g. of their primary keys), to spot repeats.
+    fingerprint: int | None = None
+
+
+@dataclass
+class Paginator(abc.ABC):
+    """One walk over an endpoint's pages. Create a fresh one per sync."""
+
+    finished: bool = field(default=False, init=False)
+    pages: int = field(default=0, init=False)
+    records: int = field(default=0, init=False)
+    _largest_page: int = field(default=0, init=False)
+    _seen: set[int] = field(default_factory=set, init=False)
+
+    @abc.abstractmethod
+    def params(self) -> dict[str, Any]:
+        """Query parameters for the next request."""
+
+    @abc.abstractmethod
+    def _step(self, page: Page) -> None:
+        """Move the position past `page`."""
+
+    @abc.abstractmethod
+    def _past_total(self, total: int) -> bool:
+        """Whether the position is at or beyond the announced total."""
+
+    def _past_maximum(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        """The current position, for error messages."""
+        return ", ".join(f"{k}={v}" for k, v in self.params().items())
+
+    def advance(self, page: Page) -> bool:
+        """Record `page` and decide whether another request is needed."""
+        if page.count and page.fingerprint is not None:
+            if page.fingerprint in self._seen:
+                self.finished = True
+                msg = (
+                    f"the server returned the same page again at {self.describe()}: it ignores "
+                    "the paging parameters; check the paginator settings (type, offset_param/"
+                    "page_param, limit_param) against the API's documentation"
+                )
+                raise PagingError(msg)
+            self._seen.add(page.fingerprint)
+        self.pages += 1
+        self.records += page.count
+        shorter_than_before = 0 < page.count < self._largest_page
+        self._largest_page = max(self._largest_page, page.count)
+        if page.count == 0:
+            self.finished = True
+            return False
+        self._step(page)
+        if page.total is not None:
+            self.finished = self._past_total(page.total)
+        else:
+            self.finished = shorter_than_before
+        self.finished = self.finished or self._past_maximum()
+        return not self.finished
+
+
+@dataclass
+class SinglePagePaginator(Paginator):
+    """An endpoint that returns everything in one response."""
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def _step(self, page: Page) -> None:
+        pass
+
+    def _past_total(self, total: int) -> bool:
+        return True
+
+    def advance(self, page: Page) -> bool:
+        super().advance(page)
+        self.finished = True
+        return False
+
+
+@dataclass
+class OffsetPaginator(Paginator):
+    """`offset`/`limit` paging. The offset moves by the records received, not by `limit`,
+    so a server that returns fewer records than asked loses nothing."""
+
+    limit: int = 100
+    offset: int = 0
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    maximum_offset: int | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {self.offset_param: self.offset, self.limit_param: self.limit}
+
+    def _step(self, page: Page) -> None:
+        self.offset += page.count
+
+    def _past_total(self, total: int) -> bool:
+        return self.offset >= total
+
+    def _past_maximum(self) -> bool:
+        return self.maximum_offset is not None and self.offset >= self.maximum_offset
+
+    def planned_params(self, total: int) -> list[dict[str, Any]]:
+        """Parameters of every remaining page once the total is known (full pages assumed)."""
+        return [
+            {self.offset_param: offset, self.limit_param: self.limit}
+            for offset in range(self.offset, self._end(total), self.limit)
+        ]
+
+    def _end(self, total: int) -> int:
+        return total if self.maximum_offset is None else min(total, self.maximum_offset)
+
+
+@dataclass
+class PageNumberPaginator(Paginator):
+    """`page`/`per_page` paging. A total, as in dlt, is the number of pages."""
+
+    page: int = 1
+    base_page: int = 1
+    page_param: str = "page"
+    limit: int | None = None
+    limit_param: str | None = None
+    maximum_page: int | None = None
+
+    def __post_init__(self) -> None:
+        self.page = max(self.page, self.base_page)
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {self.page_param: self.page}
+        if self.limit_param and self.limit is not None:
+            params[self.limit_param] = self.limit
+        return params
+
+    def _step(self, page: Page) -> None:
+        self.page += 1
+
+    def _past_total(self, total: int) -> bool:
+        return self.page - self.base_page >= total
+
+    def _past_maximum(self) -> bool:
+        return self.maximum_page is not None and self.page > self.maximum_page
+
+    def planned_params(self, total: int) -> list[dict[str, Any]]:
+        """Parameters of every remaining page once the number of pages is known."""
+        last = self.base_page + total - 1
+        if self.maximum_page is not None:
+            last = min(last, self.maximum_page)
+        plan = []
+        for number in range(self.page, last + 1):
+            params: dict[str, Any] = {self.page_param: number}
+            if self.limit_param and self.limit is not None:
+                params[self.limit_param] = self.limit
+            plan.append(params)
+        return plan
+
+
+def pages_for(total_records: int, limit: int) -> int:
+    """Requests a total-announcing walk needs for `total_records` (at least one)."""
+    return max(1, math.ceil(total_records / limit))

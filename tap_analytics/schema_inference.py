@@ -1,0 +1,99 @@
+"""A schema for a resource declared without one, inferred from its first page.
+
+Seed 001's generic resource and any "additional resource" can be declared in config
+alone; their fields are learned from real data at discovery. Every inferred field is
+nullable, since one page cannot prove a field is always present.
+"""
+
+from __future__ import annotations
+
+import decimal
+import logging
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tap_analytics.client import AnalyticsStream
+from tap_analytics.spec import ResourceSpec, parse_datetime
+
+if TYPE_CHECKING:
+    from tap_analytics.tap import TapAnalytics
+
+logger = logging.getLogger("tap_analytics.schema_inference")
+
+
+def infer_schema(tap: TapAnalytics, spec: ResourceSpec) -> dict[str, Any]:
+    """Fetch the resource's first page and describe its records."""
+    probe = AnalyticsStream(tap, spec, _key_only_schema(spec))
+    response = probe.send({**spec.params, **spec.paginator.new().params()})
+    records, _ = probe.parse_page(response)
+    if not records:
+        logger.warning(
+            "%s: the first page is empty, so only its primary key is known; declare a schema "
+            "for this resource to sync its fields",
+            spec.name,
+        )
+        return _key_only_schema(spec)
+    schema = schema_from_records(records)
+    logger.info("%s: inferred %d fields from %d records", spec.name, len(schema["properties"]),
+                len(records))
+    return schema
+
+
+def _key_only_schema(spec: ResourceSpec) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {key: {"type": ["string", "integer"]} for key in spec.primary_key},
+    }
+
+
+def schema_from_records(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A JSON schema admitting every record given, each field nullable."""
+    seen: dict[str, list[Any]] = {}
+    for record in records:
+        for key, value in record.items():
+            seen.setdefault(key, []).append(value)
+    return {
+        "type": "object",
+        "properties": {key: property_schema(values) for key, values in seen.items()},
+    }
+
+
+def property_schema(values: list[Any]) -> dict[str, Any]:
+    kinds = {json_type(v) for v in values if v is not None}
+    if {"integer", "number"} <= kinds:
+        kinds.discard("integer")
+    if not kinds:
+        return {}
+    ordered = sorted(kinds)
+    schema: dict[str, Any] = {"type": [*ordered, "null"]}
+    if kinds == {"string"} and all(_is_datetime(v) for v in values if v is not None):
+        schema["format"] = "date-time"
+    if kinds == {"object"}:
+        schema["additionalProperties"] = True
+    if kinds == {"array"}:
+        schema["items"] = {}
+    return schema
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float | decimal.Decimal):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "object"
+    return "array"
+
+
+def _is_datetime(value: str) -> bool:
+    if len(value) < 16 or "T" not in value:
+        return False
+    try:
+        parse_datetime(value)
+    except ValueError:
+        return False
+    return True

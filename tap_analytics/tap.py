@@ -1,0 +1,230 @@
+"""TapAnalytics: the settings, the resource specs and the stream list."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from functools import cached_property
+from typing import Any
+
+import requests
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.authenticators import APIAuthenticatorBase
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_analytics.auth import build_authenticator, secrets_of
+from tap_analytics.client import AnalyticsStream
+from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter
+from tap_analytics.schema_inference import infer_schema
+from tap_analytics.spec import ConfigErrors, ResourceSpec, resolve_resources
+
+ERROR_HANDLER = th.ObjectType(
+    th.Property(
+        "retry_on_status_codes",
+        th.ArrayType(th.IntegerType),
+        description="HTTP statuses that are retried (default 429, 500, 502, 503, 504).",
+    ),
+    th.Property("max_retries", th.IntegerType, description="Retries before giving up (default 3)."),
+    th.Property(
+        "backoff_factor",
+        th.NumberType,
+        description="Seconds: the first wait of an exponential backoff (factor·2^(n-1): 2, 4, 8 s "
+        "for 2), or every wait of a constant one. A Retry-After header wins.",
+    ),
+    th.Property(
+        "backoff",
+        th.StringType(allowed_values=["exponential", "constant"]),
+        description="Backoff shape (default exponential).",
+    ),
+)
+
+RESOURCE_ITEM = th.CustomType(
+    {
+        "anyOf": [{"type": "string"}, {"type": "object"}],
+        "description": "A built-in resource name, or an object: name, endpoint (path, "
+        "data_selector, params, paginator, error_handler, incremental), primary_key, "
+        "write_disposition, schema.",
+    }
+)
+
+
+class TapAnalytics(Tap):
+    """Singer tap for analytics REST APIs described in dlt's rest_api_source shape."""
+
+    name = "tap-analytics"
+    package_name = "tap-analytics"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "client",
+            th.ObjectType(
+                th.Property(
+                    "base_url",
+                    th.StringType,
+                    required=True,
+                    description="API root, e.g. https://api.example.com; resource paths are "
+                    "appended to it.",
+                ),
+                th.Property(
+                    "auth",
+                    th.ObjectType(
+                        th.Property(
+                            "type",
+                            th.StringType(allowed_values=["oauth2", "bearer", "api_key", "none"]),
+                            description="oauth2 (client credentials, or refresh-token grant "
+                            "when refresh_token is set), bearer, api_key or none.",
+                        ),
+                        th.Property("client_id", th.StringType, description="OAuth2 client ID."),
+                        th.Property(
+                            "client_secret",
+                            th.StringType,
+                            secret=True,
+                            description="OAuth2 client secret.",
+                        ),
+                        th.Property(
+                            "token_url",
+                            th.StringType,
+                            description="OAuth2 token endpoint (alias: token_refresh_endpoint).",
+                        ),
+                        th.Property(
+                            "token_refresh_endpoint",
+                            th.StringType,
+                            description="Alias of token_url, as seed 002 names it.",
+                        ),
+                        th.Property(
+                            "refresh_token",
+                            th.StringType,
+                            secret=True,
+                            description="OAuth2 refresh token: selects the refresh-token grant; "
+                            "a rotated token from the server replaces it for the run.",
+                        ),
+                        th.Property(
+                            "client_auth",
+                            th.StringType(allowed_values=["body", "basic"]),
+                            description="How the OAuth2 client authenticates to the token "
+                            "endpoint: form body (default) or HTTP Basic.",
+                        ),
+                        th.Property("scope", th.StringType, description="OAuth2 scope, if any."),
+                        th.Property(
+                            "token", th.StringType, secret=True, description="Bearer token."
+                        ),
+                        th.Property(
+                            "name",
+                            th.StringType,
+                            description="API key header or query parameter name "
+                            "(default api_key).",
+                        ),
+                        th.Property("api_key", th.StringType, secret=True, description="API key."),
+                        th.Property(
+                            "location",
+                            th.StringType(allowed_values=["header", "query"]),
+                            description="Where the API key goes (default header).",
+                        ),
+                    ),
+                    description="How to authenticate; one authenticator serves every stream.",
+                ),
+                th.Property(
+                    "error_handler",
+                    ERROR_HANDLER,
+                    description="Retry policy for every resource (a resource's own wins).",
+                ),
+            ),
+            required=True,
+            description="The API: base URL, authentication, retry policy.",
+        ),
+        th.Property(
+            "resource_defaults",
+            th.ObjectType(additional_properties=True),
+            description="Merged deeply under every resource: primary_key, write_disposition, "
+            "endpoint.*.",
+        ),
+        th.Property(
+            "resources",
+            th.ArrayType(RESOURCE_ITEM),
+            required=True,
+            description="The resources to sync: built-in names or full resource objects.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description="Earliest replication-key value synced by incremental resources "
+            "without a bookmark.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=60,
+            description="Seconds to wait for a response before retrying (default 60).",
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            description="User-Agent header sent to the API.",
+        ),
+    ).to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        install_secret_filter()
+
+    # Resolve and validate the resources as soon as the config is known, so a bad
+    # config fails at start with every problem listed, in discovery mode too.
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        errors = super()._validate_config(raise_errors=False)
+        try:
+            _ = self.resource_specs
+        except ConfigErrors as exc:
+            errors = [*errors, *exc.errors]
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors)
+        return errors
+
+    @cached_property
+    def resource_specs(self) -> list[ResourceSpec]:
+        auth = (self.config.get("client") or {}).get("auth") or {}
+        SECRETS.add(*secrets_of(auth))
+        if auth.get("type") == "api_key" and auth.get("location") == "query":
+            SECRETS.add_param_name(auth.get("name") or "api_key")
+        return resolve_resources(self.config)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.config["client"]["base_url"]).strip().rstrip("/")
+
+    @cached_property
+    def http_session(self) -> requests.Session:
+        """One connection pool for every stream of the run."""
+        return requests.Session()
+
+    @cached_property
+    def authenticator(self) -> APIAuthenticatorBase | None:
+        """One authenticator per run, shared by all streams (one token, one refresh)."""
+        auth = dict(self.config["client"].get("auth") or {})
+        if auth.get("type") == "oauth2" and not auth.get("token_url"):
+            auth["token_url"] = auth.get("token_refresh_endpoint")
+        return build_authenticator(
+            auth, timeout=float(self.config.get("request_timeout") or 60)
+        )
+
+    def discover_streams(self) -> list[AnalyticsStream]:
+        try:
+            specs = self.resource_specs
+        except ConfigErrors as exc:
+            raise ConfigValidationError("Config validation failed", errors=exc.errors) from None
+        return [AnalyticsStream(self, spec, self._schema_for(spec)) for spec in specs]
+
+    def _schema_for(self, spec: ResourceSpec) -> dict[str, Any]:
+        if spec.schema is not None:
+            return copy.deepcopy(dict(spec.schema))
+        if spec.builtin is not None:
+            return copy.deepcopy(spec.builtin.schema)
+        return infer_schema(self, spec)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    try:
+        TapAnalytics.cli()
+    except TapAnalyticsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        sys.exit(1)
