@@ -15,8 +15,11 @@ from __future__ import annotations
 import decimal
 import json
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -42,6 +45,8 @@ RETRIED_EXCEPTIONS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+DEFAULT_CONCURRENCY = 8
 
 #: How often a long sync reports progress.
 PROGRESS_INTERVAL_SECONDS = 5.0
@@ -71,6 +76,7 @@ class AnalyticsStream(RESTStream[Any]):
         self._requests_session = tap.http_session
         self.requests_made = 0
         self.retries_made = 0
+        self._counter_lock = threading.Lock()
 
     # --- settings the SDK asks for -------------------------------------------------
 
@@ -122,9 +128,12 @@ class AnalyticsStream(RESTStream[Any]):
         return self.requests_session.prepare_request(request)
 
     def send(self, params: Mapping[str, Any]) -> requests.Response:
-        """One page, with the spec's retry policy and one renewal after a 401."""
+        """One page, with the spec's retry policy and one renewal after a 401.
+
+        Thread-safe: concurrent page fetches call it from worker threads."""
         policy = self.spec.retry
         auth = self.authenticator
+        gate = self.analytics_tap.rate_gate
         retries = 0
         renewed = False
         while True:
@@ -132,17 +141,21 @@ class AnalyticsStream(RESTStream[Any]):
             generation = auth.generation if isinstance(auth, OAuth2Authenticator) else 0
             if auth is not None:
                 prepared = auth(prepared)
-            self.requests_made += 1
+            with self._counter_lock:
+                self.requests_made += 1
             retry_after: str | None = None
+            status = 0
             try:
-                response = self.requests_session.send(
-                    prepared, timeout=self.timeout, allow_redirects=True
-                )
+                with gate.slot():
+                    response = self.requests_session.send(
+                        prepared, timeout=self.timeout, allow_redirects=True
+                    )
             except RETRIED_EXCEPTIONS as exc:
                 failure = type(exc).__name__
             else:
                 status = response.status_code
                 if status < 300:
+                    gate.success()
                     return response
                 if status == 401 and isinstance(auth, OAuth2Authenticator) and not renewed:
                     self.logger.info("%s: HTTP 401, renewing the access token once", self.name)
@@ -161,7 +174,8 @@ class AnalyticsStream(RESTStream[Any]):
                 )
                 raise TapAnalyticsError(msg)
             retries += 1
-            self.retries_made += 1
+            with self._counter_lock:
+                self.retries_made += 1
             wait = policy.wait(retries, retry_after)
             if wait > retry.MAX_RETRY_AFTER_SECONDS:
                 msg = (
@@ -174,7 +188,10 @@ class AnalyticsStream(RESTStream[Any]):
                 self.name, failure, redact_url(prepared.url or self.url), retries,
                 policy.max_retries, wait,
             )
-            retry.sleep(wait)
+            if status in retry.THROTTLE_STATUSES or retry_after is not None:
+                gate.throttle(wait)  # every worker of the run waits, not only this one
+            else:
+                retry.sleep(wait)
 
     def http_error(self, response: requests.Response) -> TapAnalyticsError:
         status = response.status_code
@@ -245,14 +262,18 @@ class AnalyticsStream(RESTStream[Any]):
 
     # --- the page loop --------------------------------------------------------------
 
+    @property
+    def concurrency(self) -> int:
+        return int(self.config.get("max_concurrent_requests") or DEFAULT_CONCURRENCY)
+
     def request_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         paginator = self.spec.paginator.new()
         base = self.base_params(context)
         progress = _Progress(self)
-        with self.get_http_request_counter() as counter:
+        window = self.concurrency
+        with self.get_http_request_counter() as counter, _PageFetcher(self, base, window) as fetcher:
             while True:
-                params = {**base, **paginator.params()}
-                response = self.send(params)
+                response = fetcher.fetch(paginator.params(), paginator.speculate(window - 1))
                 counter.increment()
                 records, total = self.parse_page(response)
                 try:
@@ -337,6 +358,58 @@ class AnalyticsStream(RESTStream[Any]):
 
     def _describe(self, row: Mapping[str, Any]) -> str:
         return ", ".join(f"{k}={row.get(k)!r}" for k in self.spec.primary_key)
+
+
+class _PageFetcher:
+    """Fetches the current page, with up to `window - 1` guessed next pages in flight.
+
+    The paginator stays the only judge of what comes next: a guessed page is used only
+    if its parameters are exactly what the paginator asks for when it gets there, so
+    records come out in server order and the stop rules are the sequential ones. A
+    wrong guess (the server's page size changed) is dropped and fetched again.
+    """
+
+    def __init__(self, stream: AnalyticsStream, base: Mapping[str, Any], window: int) -> None:
+        self.stream = stream
+        self.base = dict(base)
+        self.pool = ThreadPoolExecutor(window - 1, f"{stream.name}-page") if window > 1 else None
+        self.inflight: deque[tuple[tuple[tuple[str, Any], ...], Future[requests.Response]]] = deque()
+
+    def __enter__(self) -> _PageFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._drop_inflight()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def fetch(self, current: Mapping[str, Any], ahead: list[dict[str, Any]]) -> requests.Response:
+        if self.pool is None:
+            return self.stream.send({**self.base, **current})
+        future: Future[requests.Response] | None = None
+        if self.inflight and self.inflight[0][0] == _key(current):
+            future = self.inflight.popleft()[1]
+        elif self.inflight:
+            self._drop_inflight()
+        if [key for key, _ in self.inflight] != [_key(p) for p in ahead[: len(self.inflight)]]:
+            self._drop_inflight()
+        for params in ahead[len(self.inflight) :]:
+            self.inflight.append((_key(params), self.pool.submit(self._send, params)))
+        if future is None:
+            return self.stream.send({**self.base, **current})
+        return future.result()
+
+    def _send(self, params: Mapping[str, Any]) -> requests.Response:
+        return self.stream.send({**self.base, **params})
+
+    def _drop_inflight(self) -> None:
+        for _, future in self.inflight:
+            future.cancel()
+        self.inflight.clear()
+
+
+def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
 
 
 _MISSING = object()

@@ -19,7 +19,6 @@ Stop rules, shared by every paginator (see `Paginator.advance`):
 from __future__ import annotations
 
 import abc
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +48,8 @@ class Paginator(abc.ABC):
     pages: int = field(default=0, init=False)
     records: int = field(default=0, init=False)
     _largest_page: int = field(default=0, init=False)
+    _last_count: int = field(default=0, init=False)
+    _total: int | None = field(default=None, init=False)
     _seen: set[int] = field(default_factory=set, init=False)
 
     @abc.abstractmethod
@@ -65,6 +66,18 @@ class Paginator(abc.ABC):
 
     def _past_maximum(self) -> bool:
         return False
+
+    def speculate(self, count: int) -> list[dict[str, Any]]:
+        """Parameters of up to `count` pages after the current one, guessed from the pages
+        so far (the same page size, within any total and maximum). A concurrent fetcher
+        may request them early; it must still check each against `params()` when the
+        paginator gets there, since a guess is only a guess."""
+        if self.finished or self.pages == 0 or self._last_count == 0 or count <= 0:
+            return []
+        return self._guess(count)
+
+    def _guess(self, count: int) -> list[dict[str, Any]]:
+        return []
 
     def describe(self) -> str:
         """The current position, for error messages."""
@@ -86,6 +99,9 @@ class Paginator(abc.ABC):
         self.records += page.count
         shorter_than_before = 0 < page.count < self._largest_page
         self._largest_page = max(self._largest_page, page.count)
+        self._last_count = page.count
+        if page.total is not None:
+            self._total = page.total
         if page.count == 0:
             self.finished = True
             return False
@@ -140,15 +156,17 @@ class OffsetPaginator(Paginator):
     def _past_maximum(self) -> bool:
         return self.maximum_offset is not None and self.offset >= self.maximum_offset
 
-    def planned_params(self, total: int) -> list[dict[str, Any]]:
-        """Parameters of every remaining page once the total is known (full pages assumed)."""
+    def _guess(self, count: int) -> list[dict[str, Any]]:
+        step = self._last_count
+        end = self.offset + step * (count + 1)
+        if self._total is not None:
+            end = min(end, self._total)
+        if self.maximum_offset is not None:
+            end = min(end, self.maximum_offset)
         return [
             {self.offset_param: offset, self.limit_param: self.limit}
-            for offset in range(self.offset, self._end(total), self.limit)
+            for offset in range(self.offset + step, end, step)
         ]
-
-    def _end(self, total: int) -> int:
-        return total if self.maximum_offset is None else min(total, self.maximum_offset)
 
 
 @dataclass
@@ -166,7 +184,10 @@ class PageNumberPaginator(Paginator):
         self.page = max(self.page, self.base_page)
 
     def params(self) -> dict[str, Any]:
-        params: dict[str, Any] = {self.page_param: self.page}
+        return self._params_at(self.page)
+
+    def _params_at(self, number: int) -> dict[str, Any]:
+        params: dict[str, Any] = {self.page_param: number}
         if self.limit_param and self.limit is not None:
             params[self.limit_param] = self.limit
         return params
@@ -180,20 +201,10 @@ class PageNumberPaginator(Paginator):
     def _past_maximum(self) -> bool:
         return self.maximum_page is not None and self.page > self.maximum_page
 
-    def planned_params(self, total: int) -> list[dict[str, Any]]:
-        """Parameters of every remaining page once the number of pages is known."""
-        last = self.base_page + total - 1
+    def _guess(self, count: int) -> list[dict[str, Any]]:
+        last = self.page + count
+        if self._total is not None:
+            last = min(last, self.base_page + self._total - 1)
         if self.maximum_page is not None:
             last = min(last, self.maximum_page)
-        plan = []
-        for number in range(self.page, last + 1):
-            params: dict[str, Any] = {self.page_param: number}
-            if self.limit_param and self.limit is not None:
-                params[self.limit_param] = self.limit
-            plan.append(params)
-        return plan
-
-
-def pages_for(total_records: int, limit: int) -> int:
-    """Requests a total-announcing walk needs for `total_records` (at least one)."""
-    return max(1, math.ceil(total_records / limit))
+        return [self._params_at(number) for number in range(self.page + 1, last + 1)]

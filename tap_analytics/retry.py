@@ -89,5 +89,9 @@ def parse_retry_after(value: str | None, now: Callable[[], datetime] | None = No
     return max(0.0, (when - current).total_seconds())
 
 
-#: Indirection so tests can observe waits without sleeping.
+#: Indirections so tests can observe waits without sleeping (patch both together).
 sleep: Callable[[float], None] = time.sleep
+clock: Callable[[], float] = time.monotonic
+
+#: Statuses that mean "the API is rate limiting": the wait applies to the whole run.
+THROTTLE_STATUSES = frozenset({420, 429})

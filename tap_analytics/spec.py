@@ -206,7 +206,7 @@ def validate_client(config: Mapping[str, Any]) -> list[str]:
                 f"start_date: {start_date!r} is not an ISO 8601 date-time "
                 "(e.g. 2024-01-01T00:00:00Z)"
             )
-    for key in ("request_timeout", "max_concurrent_requests"):
+    for key in ("request_timeout", "max_concurrent_requests", "max_requests_per_second"):
         value = config.get(key)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int | float) or value <= 0

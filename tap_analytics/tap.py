@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
-import sys
+import logging
+from collections.abc import Callable
 from functools import cached_property
+from types import TracebackType
 from typing import Any
 
+import click
 import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
@@ -14,10 +17,11 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_analytics.auth import build_authenticator, secrets_of
-from tap_analytics.client import AnalyticsStream
-from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter
+from tap_analytics.client import DEFAULT_CONCURRENCY, AnalyticsStream
+from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter, redact
 from tap_analytics.schema_inference import infer_schema
 from tap_analytics.spec import ConfigErrors, ResourceSpec, resolve_resources
+from tap_analytics.throttle import RateGate
 
 ERROR_HANDLER = th.ObjectType(
     th.Property(
@@ -71,7 +75,7 @@ class TapAnalytics(Tap):
                     th.ObjectType(
                         th.Property(
                             "type",
-                            th.StringType(allowed_values=["oauth2", "bearer", "api_key", "none"]),
+                            th.StringType,
                             description="oauth2 (client credentials, or refresh-token grant "
                             "when refresh_token is set), bearer, api_key or none.",
                         ),
@@ -80,7 +84,7 @@ class TapAnalytics(Tap):
                             "client_secret",
                             th.StringType,
                             secret=True,
-                            description="OAuth2 client secret.",
+                            description="Secret. OAuth2 client secret.",
                         ),
                         th.Property(
                             "token_url",
@@ -96,7 +100,7 @@ class TapAnalytics(Tap):
                             "refresh_token",
                             th.StringType,
                             secret=True,
-                            description="OAuth2 refresh token: selects the refresh-token grant; "
+                            description="Secret. OAuth2 refresh token: selects the refresh-token grant; "
                             "a rotated token from the server replaces it for the run.",
                         ),
                         th.Property(
@@ -107,7 +111,7 @@ class TapAnalytics(Tap):
                         ),
                         th.Property("scope", th.StringType, description="OAuth2 scope, if any."),
                         th.Property(
-                            "token", th.StringType, secret=True, description="Bearer token."
+                            "token", th.StringType, secret=True, description="Secret. Bearer token."
                         ),
                         th.Property(
                             "name",
@@ -115,7 +119,9 @@ class TapAnalytics(Tap):
                             description="API key header or query parameter name "
                             "(default api_key).",
                         ),
-                        th.Property("api_key", th.StringType, secret=True, description="API key."),
+                        th.Property(
+                            "api_key", th.StringType, secret=True, description="Secret. API key."
+                        ),
                         th.Property(
                             "location",
                             th.StringType(allowed_values=["header", "query"]),
@@ -158,6 +164,19 @@ class TapAnalytics(Tap):
             description="Seconds to wait for a response before retrying (default 60).",
         ),
         th.Property(
+            "max_concurrent_requests",
+            th.IntegerType,
+            default=8,
+            description="Pages of one stream fetched in parallel (1 = strictly sequential). "
+            "Records still come out in server order.",
+        ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType,
+            description="Cap on the request rate of the whole run (default: no cap; a 429/420 "
+            "still slows the run down).",
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description="User-Agent header sent to the API.",
@@ -167,6 +186,11 @@ class TapAnalytics(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         install_secret_filter()
+        # Discovery skips the SDK's validation; ours runs always (it needs no network).
+        try:
+            _ = self.resource_specs
+        except ConfigErrors as exc:
+            raise ConfigValidationError("Config validation failed", errors=exc.errors) from None
 
     # Resolve and validate the resources as soon as the config is known, so a bad
     # config fails at start with every problem listed, in discovery mode too.
@@ -194,8 +218,21 @@ class TapAnalytics(Tap):
 
     @cached_property
     def http_session(self) -> requests.Session:
-        """One connection pool for every stream of the run."""
-        return requests.Session()
+        """One connection pool for every stream of the run, sized to the concurrency."""
+        session = requests.Session()
+        size = int(self.config.get("max_concurrent_requests") or DEFAULT_CONCURRENCY)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size + 2)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    @cached_property
+    def rate_gate(self) -> RateGate:
+        """The run's shared rate-limit budget (see throttle.py)."""
+        return RateGate(
+            max_concurrency=int(self.config.get("max_concurrent_requests") or DEFAULT_CONCURRENCY),
+            max_requests_per_second=self.config.get("max_requests_per_second"),
+        )
 
     @cached_property
     def authenticator(self) -> APIAuthenticatorBase | None:
@@ -208,11 +245,7 @@ class TapAnalytics(Tap):
         )
 
     def discover_streams(self) -> list[AnalyticsStream]:
-        try:
-            specs = self.resource_specs
-        except ConfigErrors as exc:
-            raise ConfigValidationError("Config validation failed", errors=exc.errors) from None
-        return [AnalyticsStream(self, spec, self._schema_for(spec)) for spec in specs]
+        return [AnalyticsStream(self, spec, self._schema_for(spec)) for spec in self.resource_specs]
 
     def _schema_for(self, spec: ResourceSpec) -> dict[str, Any]:
         if spec.schema is not None:
@@ -222,9 +255,31 @@ class TapAnalytics(Tap):
         return infer_schema(self, spec)
 
 
-def main() -> None:  # pragma: no cover - console entry point alias
-    try:
-        TapAnalytics.cli()
-    except TapAnalyticsError as exc:
-        sys.stderr.write(f"{exc}\n")
-        sys.exit(1)
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with failures reported as one secret-free line."""
+        command = super().get_singer_command()
+        command.excepthook = _one_line_excepthook(command.excepthook)  # type: ignore[attr-defined]
+        return command
+
+
+def _one_line_excepthook(default: Callable[..., None]) -> Callable[..., None]:
+    """A user error is one line; a traceback only when the log level is DEBUG."""
+
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(exc_type, KeyboardInterrupt) or logging.getLogger().isEnabledFor(
+            logging.DEBUG
+        ):
+            default(exc_type, exc, tb)
+            return
+        message = redact(str(exc.args[0]) if exc.args else exc_type.__name__)
+        if not isinstance(exc, TapAnalyticsError):
+            message = (
+                f"unexpected {exc_type.__name__}: {message} (set TAP_ANALYTICS_LOGLEVEL=DEBUG "
+                "for the traceback)"
+            )
+        logging.getLogger("tap-analytics").error("%s", message.replace("\n", " "))
+
+    return excepthook
