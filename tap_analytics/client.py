@@ -13,8 +13,8 @@ fetch strategies: `build_request` (pure), `send` (I/O + retries), `parse_page` (
 from __future__ import annotations
 
 import decimal
-import json
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import requests
+from singer_sdk.helpers._typing import TypeConformanceLevel  # type: ignore[attr-defined]
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.streams import RESTStream
 
@@ -48,6 +50,9 @@ RETRIED_EXCEPTIONS = (
 
 DEFAULT_CONCURRENCY = 8
 
+#: Decimal for non-integers, as the SDK's own parser: no precision is lost in transit.
+JSON_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
 #: How often a long sync reports progress.
 PROGRESS_INTERVAL_SECONDS = 5.0
 
@@ -66,6 +71,12 @@ class AnalyticsStream(RESTStream[Any]):
 
     is_sorted = False
 
+    #: The SDK's per-record conformance walks the whole schema for every record; records
+    #: parsed from JSON already hold JSON types, so `post_process` does the only two
+    #: conversions that matter (drop unknown fields, numbers into string fields) in one
+    #: pass over the record's keys.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
     def __init__(self, tap: TapAnalytics, spec: ResourceSpec, schema: dict[str, Any]) -> None:
         self.spec = spec
         self.analytics_tap = tap
@@ -77,6 +88,7 @@ class AnalyticsStream(RESTStream[Any]):
         self.requests_made = 0
         self.retries_made = 0
         self._counter_lock = threading.Lock()
+        self._reported_unknown: set[str] = set()
 
     # --- settings the SDK asks for -------------------------------------------------
 
@@ -211,7 +223,7 @@ class AnalyticsStream(RESTStream[Any]):
         """Records and announced total of one response; a clear error for anything else."""
         where = f"stream {self.name}: GET {redact_url(response.url or self.url)}"
         try:
-            body = json.loads(response.content, parse_float=decimal.Decimal)
+            body = JSON_DECODER.decode(response.content)
         except (ValueError, UnicodeDecodeError):
             kind = response.headers.get("Content-Type", "unknown content type")
             msg = (
@@ -317,6 +329,29 @@ class AnalyticsStream(RESTStream[Any]):
             if set(_types(prop)) <= {"string", "null"} and "string" in _types(prop)
         )
 
+    @cached_property
+    def _known_fields(self) -> frozenset[str] | None:
+        """The schema's fields, or None when the schema admits any field."""
+        if self.schema.get("additionalProperties") not in (None, False):
+            return None
+        return frozenset(self.schema.get("properties", {}))
+
+    def _drop_unknown_fields(self, row: dict[str, Any]) -> None:
+        known = self._known_fields
+        if known is None or known.issuperset(row):
+            return
+        unknown = [name for name in row if name not in known]
+        for name in unknown:
+            del row[name]
+        new = set(unknown) - self._reported_unknown
+        if new:
+            self._reported_unknown |= new
+            self.logger.warning(
+                "%s: dropping fields the schema does not declare: %s (add them to the "
+                "resource's schema to keep them)",
+                self.name, ", ".join(sorted(new)),
+            )
+
     def post_process(
         self, row: dict[str, Any], context: Mapping[str, Any] | None = None
     ) -> dict[str, Any] | None:
@@ -327,6 +362,7 @@ class AnalyticsStream(RESTStream[Any]):
                     f"{key!r} (its primary key); set primary_key to a field every record has"
                 )
                 raise TapAnalyticsError(msg)
+        self._drop_unknown_fields(row)
         for name in self._string_fields.intersection(row):
             value = row[name]
             if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
@@ -413,6 +449,7 @@ def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 
 _MISSING = object()
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
 def _dotted(selector: str) -> str | None:
@@ -459,10 +496,8 @@ def cursor_order(value: Any) -> tuple[int, Any]:
     if isinstance(value, datetime):
         return (1, value if value.tzinfo else value.replace(tzinfo=UTC))
     text = str(value)
-    try:
+    if _NUMBER.match(text):
         return (0, decimal.Decimal(text))
-    except decimal.InvalidOperation:
-        pass
     moment = parse_datetime(text)
     return (1, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from collections.abc import Callable
 from functools import cached_property
 from types import TracebackType
@@ -19,6 +20,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_analytics.auth import build_authenticator, secrets_of
 from tap_analytics.client import DEFAULT_CONCURRENCY, AnalyticsStream
 from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter, redact
+from tap_analytics.output import SingerOutput
 from tap_analytics.schema_inference import infer_schema
 from tap_analytics.spec import ConfigErrors, ResourceSpec, resolve_resources
 from tap_analytics.throttle import RateGate
@@ -58,6 +60,7 @@ class TapAnalytics(Tap):
 
     name = "tap-analytics"
     package_name = "tap-analytics"
+    message_writer_class = SingerOutput
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -220,6 +223,13 @@ class TapAnalytics(Tap):
     def http_session(self) -> requests.Session:
         """One connection pool for every stream of the run, sized to the concurrency."""
         session = requests.Session()
+        # Read proxy and CA settings from the environment once, not on every request
+        # (requests re-reads the whole environment per send: ~0.7 ms a request).
+        session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+            "CURL_CA_BUNDLE"
+        ) or True
+        session.trust_env = False
         size = int(self.config.get("max_concurrent_requests") or DEFAULT_CONCURRENCY)
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size + 2)
         session.mount("https://", adapter)
