@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote_plus
 
 import requests
 from singer_sdk.authenticators import (
@@ -91,7 +91,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         headers = {"Accept": "application/json"}
         if self._client_auth == "basic":
             # RFC 6749 §2.3.1: id and secret are form-urlencoded before Base64.
-            pair = f"{quote(self.client_id or '', safe='')}:{quote(self.client_secret or '', safe='')}"
+            pair = f"{quote_plus(self.client_id or '')}:{quote_plus(self.client_secret or '')}"
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         return headers
 
@@ -133,7 +133,10 @@ class OAuth2Authenticator(OAuthAuthenticator):
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:
-            msg = f"token request to {url} failed: {type(exc).__name__}; check client.auth.token_url and the network"
+            msg = (
+                f"token request to {url} failed: {type(exc).__name__}; "
+                "check client.auth.token_url and the network"
+            )
             raise AuthError(msg) from None
         if response.status_code != 200:
             raise AuthError(self._failure_message(response, url))

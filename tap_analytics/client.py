@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import requests
-from singer_sdk.helpers._typing import TypeConformanceLevel  # type: ignore[attr-defined]
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.streams import RESTStream
 
 from tap_analytics import retry
 from tap_analytics.auth import OAuth2Authenticator
 from tap_analytics.errors import TapAnalyticsError, redact_url
-from tap_analytics.pagination import Page, PagingError
+from tap_analytics.pagination import Page, Paginator, PagingError
 from tap_analytics.spec import ResourceSpec, parse_datetime
 
 if TYPE_CHECKING:
@@ -150,9 +150,11 @@ class AnalyticsStream(RESTStream[Any]):
         renewed = False
         while True:
             prepared = self.build_request(params)
-            generation = auth.generation if isinstance(auth, OAuth2Authenticator) else 0
             if auth is not None:
                 prepared = auth(prepared)
+            # Read after authenticating: at worst it is newer than the token sent, and
+            # then the retry simply uses the newer token without renewing again.
+            generation = auth.generation if isinstance(auth, OAuth2Authenticator) else 0
             with self._counter_lock:
                 self.requests_made += 1
             retry_after: str | None = None
@@ -270,6 +272,8 @@ class AnalyticsStream(RESTStream[Any]):
         if not records:
             return None
         keys = self.spec.primary_key
+        if not keys:
+            return hash(msgspec.json.encode(records))
         return hash(tuple(tuple(str(r.get(k)) for k in keys) for r in records))
 
     # --- the page loop --------------------------------------------------------------
@@ -278,14 +282,26 @@ class AnalyticsStream(RESTStream[Any]):
     def concurrency(self) -> int:
         return int(self.config.get("max_concurrent_requests") or DEFAULT_CONCURRENCY)
 
+    def pages_ahead(self, paginator: Paginator) -> list[dict[str, Any]]:
+        """Pages worth requesting before the paginator asks for them.
+
+        With a total the guesses stop where the data does. Without one, a guess can
+        land past the end, so it is made only when `speculative_paging` allows
+        spending up to the window on requests beyond the data."""
+        window = self.concurrency - 1
+        if window <= 0 or not (paginator.knows_total or self.config.get("speculative_paging")):
+            return []
+        return paginator.speculate(window)
+
     def request_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         paginator = self.spec.paginator.new()
         base = self.base_params(context)
         progress = _Progress(self)
-        window = self.concurrency
-        with self.get_http_request_counter() as counter, _PageFetcher(self, base, window) as fetcher:
+        with self.get_http_request_counter() as counter, _PageFetcher(
+            self, base, self.concurrency
+        ) as fetcher:
             while True:
-                response = fetcher.fetch(paginator.params(), paginator.speculate(window - 1))
+                response = fetcher.fetch(paginator.params(), self.pages_ahead(paginator))
                 counter.increment()
                 records, total = self.parse_page(response)
                 try:

@@ -67,6 +67,11 @@ class Paginator(abc.ABC):
     def _past_maximum(self) -> bool:
         return False
 
+    @property
+    def knows_total(self) -> bool:
+        """Whether the last response announced a total (so guesses cannot overshoot)."""
+        return self._total is not None
+
     def speculate(self, count: int) -> list[dict[str, Any]]:
         """Parameters of up to `count` pages after the current one, guessed from the pages
         so far (the same page size, within any total and maximum). A concurrent fetcher
@@ -173,7 +178,8 @@ class OffsetPaginator(Paginator):
 class PageNumberPaginator(Paginator):
     """`page`/`per_page` paging. A total, as in dlt, is the number of pages."""
 
-    page: int = 1
+    #: The first page to request; defaults to `base_page`.
+    page: int | None = None
     base_page: int = 1
     page_param: str = "page"
     limit: int | None = None
@@ -181,10 +187,10 @@ class PageNumberPaginator(Paginator):
     maximum_page: int | None = None
 
     def __post_init__(self) -> None:
-        self.page = max(self.page, self.base_page)
+        self.number = self.base_page if self.page is None else max(self.page, self.base_page)
 
     def params(self) -> dict[str, Any]:
-        return self._params_at(self.page)
+        return self._params_at(self.number)
 
     def _params_at(self, number: int) -> dict[str, Any]:
         params: dict[str, Any] = {self.page_param: number}
@@ -193,18 +199,18 @@ class PageNumberPaginator(Paginator):
         return params
 
     def _step(self, page: Page) -> None:
-        self.page += 1
+        self.number += 1
 
     def _past_total(self, total: int) -> bool:
-        return self.page - self.base_page >= total
+        return self.number - self.base_page >= total
 
     def _past_maximum(self) -> bool:
-        return self.maximum_page is not None and self.page > self.maximum_page
+        return self.maximum_page is not None and self.number > self.maximum_page
 
     def _guess(self, count: int) -> list[dict[str, Any]]:
-        last = self.page + count
+        last = self.number + count
         if self._total is not None:
             last = min(last, self.base_page + self._total - 1)
         if self.maximum_page is not None:
             last = min(last, self.maximum_page)
-        return [self._params_at(number) for number in range(self.page + 1, last + 1)]
+        return [self._params_at(number) for number in range(self.number + 1, last + 1)]

@@ -146,12 +146,14 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     """`override` over `base`, recursing into mappings; a paginator of another type
     replaces the default one whole instead of mixing options of two types."""
     merged = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        old = merged.get(key)
+    for key, raw in override.items():
+        old, value = merged.get(key), raw
         if key == "paginator":
-            old, value = _paginator_mapping(old), _paginator_mapping(value)
-            if isinstance(old, dict) and isinstance(value, dict) and old.get("type") != value.get(
-                "type", old.get("type")
+            old, value = _paginator_mapping(old), _paginator_mapping(raw)
+            if (
+                isinstance(old, dict)
+                and isinstance(value, dict)
+                and old.get("type") != value.get("type", old.get("type"))
             ):
                 old = None
         if isinstance(old, Mapping) and isinstance(value, Mapping):
@@ -401,6 +403,19 @@ def _resolve_one(
     ):
         errors.append(f"{where}.schema: must be a JSON schema object with 'properties'")
         schema = None
+    builtin = builtin if builtin and schema is None else None
+    known = schema["properties"] if schema else builtin.schema["properties"] if builtin else None
+    if known is not None:
+        if incremental and incremental.cursor_path not in known:
+            errors.append(
+                f"{where}.endpoint.incremental.cursor_path: {incremental.cursor_path!r} is not a "
+                "field of the resource's schema; name a date-time or number field it declares"
+            )
+        errors += [
+            f"{where}.primary_key: {key!r} is not a field of the resource's schema"
+            for key in primary_key
+            if key not in known
+        ]
     if errors:
         return None, errors
     return (
@@ -417,7 +432,7 @@ def _resolve_one(
             primary_key=tuple(primary_key),
             write_disposition=disposition,
             schema=schema,
-            builtin=builtin if builtin and schema is None else None,
+            builtin=builtin,
         ),
         [],
     )

@@ -11,6 +11,7 @@ entry picks the variant whose path it names; a bare name picks the first listed.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,7 +41,7 @@ class BuiltinResource:
 
     @property
     def schema(self) -> dict[str, Any]:
-        return load_schema(self.api, self.name)
+        return copy.deepcopy(load_schema(self.api, self.name))
 
     def as_resource_config(self) -> dict[str, Any]:
         """The defaults this built-in contributes, in the config's own shape."""
@@ -100,13 +101,17 @@ BUILTIN_RESOURCES: tuple[BuiltinResource, ...] = (
 
 
 def find_builtin(name: str, path: str | None = None) -> BuiltinResource | None:
-    """The built-in named `name`: the one at `path` if any, else the first of that name."""
+    """The built-in named `name` at `path`; without a path, the first of that name.
+
+    A known name at an unknown path is another API's resource: it is not the built-in.
+    """
     candidates = [b for b in BUILTIN_RESOURCES if b.name == name]
-    if path is not None:
-        for builtin in candidates:
-            if builtin.path.rstrip("/") == path.rstrip("/"):
-                return builtin
-    return candidates[0] if candidates else None
+    if path is None:
+        return candidates[0] if candidates else None
+    for builtin in candidates:
+        if builtin.path.strip("/") == path.strip("/"):
+            return builtin
+    return None
 
 
 def builtin_names() -> list[str]:

@@ -45,13 +45,20 @@ ERROR_HANDLER = th.ObjectType(
     ),
 )
 
-RESOURCE_ITEM = th.CustomType(
-    {
-        "anyOf": [{"type": "string"}, {"type": "object"}],
-        "description": "A built-in resource name, or an object: name, endpoint (path, "
-        "data_selector, params, paginator, error_handler, incremental), primary_key, "
-        "write_disposition, schema.",
-    }
+RESOURCE_ITEM = th.CustomType({"anyOf": [{"type": "string"}, {"type": "object"}]})
+
+RESOURCE_OPTIONS = (
+    "Each entry is a built-in resource name (e.g. \"events\") or an object with: "
+    "name; endpoint.path; endpoint.data_selector (dotted path or JSONPath to the records, "
+    "default data); endpoint.params (extra query parameters); endpoint.paginator "
+    "({type: offset, limit, offset_param, limit_param, total_path, maximum_offset} or "
+    "{type: page_number, page_param, base_page, limit_param, limit, total_path (pages), "
+    "maximum_page} or {type: single_page}); endpoint.error_handler (retry_on_status_codes, "
+    "max_retries, backoff_factor, backoff); endpoint.incremental ({cursor_path, "
+    "start_param, initial_value}: the replication key, the query parameter that sends the "
+    "bookmark, the first value); primary_key (field or list, default id); "
+    "write_disposition (merge, append or replace); schema (JSON schema; inferred from the "
+    "first page when a non-built-in resource has none)."
 )
 
 
@@ -145,14 +152,14 @@ class TapAnalytics(Tap):
         th.Property(
             "resource_defaults",
             th.ObjectType(additional_properties=True),
-            description="Merged deeply under every resource: primary_key, write_disposition, "
-            "endpoint.*.",
+            description="Merged deeply under every resource entry (same options as a resource: "
+            "primary_key, write_disposition, endpoint.paginator, endpoint.error_handler, ...).",
         ),
         th.Property(
             "resources",
             th.ArrayType(RESOURCE_ITEM),
             required=True,
-            description="The resources to sync: built-in names or full resource objects.",
+            description="The resources to sync. " + RESOURCE_OPTIONS,
         ),
         th.Property(
             "start_date",
@@ -172,6 +179,14 @@ class TapAnalytics(Tap):
             default=8,
             description="Pages of one stream fetched in parallel (1 = strictly sequential). "
             "Records still come out in server order.",
+        ),
+        th.Property(
+            "speculative_paging",
+            th.BooleanType,
+            default=False,
+            description="Fetch pages ahead even when the API announces no total. Faster, but "
+            "may request up to max_concurrent_requests-1 pages past the end of the data "
+            "(with a total, pages are fetched ahead without any waste).",
         ),
         th.Property(
             "max_requests_per_second",

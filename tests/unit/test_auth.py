@@ -1,0 +1,292 @@
+"""OAuth2 against a mocked token endpoint: grants, client auth, rotation, expiry, errors."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import parse_qs, unquote_plus
+
+import pytest
+import requests
+from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthenticator
+
+from tap_analytics.auth import OAuth2Authenticator, build_authenticator, secrets_of
+from tap_analytics.errors import AuthError
+
+TOKEN_URL = "https://auth.example.com/oauth/token"
+DATA_URL = "https://api.example.com/v1/events"
+CLIENT_ID = "client-id-unit"
+CLIENT_SECRET = "cs-UNIT-very-secret-4242"
+REFRESH_TOKEN = "rt-UNIT-first-refresh-0001"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def form(request: Any) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(request.text or "").items()}
+
+
+def authorization(auth: OAuth2Authenticator) -> str:
+    prepared = auth(requests.Request("GET", DATA_URL).prepare())
+    return prepared.headers["Authorization"]
+
+
+def oauth(clock: FakeClock | None = None, **kwargs: Any) -> OAuth2Authenticator:
+    options: dict[str, Any] = {
+        "token_url": TOKEN_URL, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+        "session": requests.Session(),
+    }
+    if clock is not None:
+        options["clock"] = clock
+    options.update(kwargs)
+    return OAuth2Authenticator(**options)
+
+
+def token_responses(*payloads: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"json": p, "status_code": 200} for p in payloads]
+
+
+# --- grants and client authentication ---------------------------------------------------
+
+
+def test_client_credentials_in_the_body(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, json={"access_token": "at-1", "expires_in": 3600})
+    auth = oauth()
+    assert authorization(auth) == "Bearer at-1"
+    request = requests_mock.request_history[0]
+    assert form(request) == {
+        "grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+    }
+    assert "Authorization" not in request.headers
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+
+
+def test_client_credentials_with_scope(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, json={"access_token": "at-1"})
+    authorization(oauth(scope="read:analytics"))
+    assert form(requests_mock.request_history[0])["scope"] == "read:analytics"
+
+
+def test_client_credentials_with_http_basic(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, json={"access_token": "at-1"})
+    auth = oauth(client_auth="basic")
+    assert authorization(auth) == "Bearer at-1"
+    request = requests_mock.request_history[0]
+    body = form(request)
+    assert body == {"grant_type": "client_credentials"}, "no client credentials in the body"
+    scheme, _, encoded = request.headers["Authorization"].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(encoded).decode() == f"{CLIENT_ID}:{CLIENT_SECRET}"
+
+
+def test_http_basic_form_encodes_id_and_secret_before_base64(requests_mock: Any) -> None:
+    # RFC 6749 §2.3.1 / Appendix B: each is application/x-www-form-urlencoded, then
+    # joined by ":" and Base64-encoded. A ":" inside the id must not split the pair.
+    client_id = "team:analytics/éu"
+    client_secret = "p@ss:w%rd+&=/?"
+    requests_mock.post(TOKEN_URL, json={"access_token": "at-1"})
+    authorization(oauth(client_id=client_id, client_secret=client_secret, client_auth="basic"))
+    header = requests_mock.request_history[0].headers["Authorization"]
+    decoded = base64.b64decode(header.removeprefix("Basic ")).decode("ascii")
+    user, colon, password = decoded.partition(":")
+    assert colon
+    assert ":" not in user
+    assert ":" not in password
+    assert unquote_plus(user) == client_id
+    assert unquote_plus(password) == client_secret
+
+
+def test_refresh_grant_rotation_never_resends_a_spent_token(requests_mock: Any) -> None:
+    clock = FakeClock()
+    requests_mock.post(TOKEN_URL, token_responses(
+        {"access_token": "at-1", "expires_in": 60, "refresh_token": "rt-2"},
+        {"access_token": "at-2", "expires_in": 60, "refresh_token": "rt-3"},
+        {"access_token": "at-3", "expires_in": 60},
+        {"access_token": "at-4", "expires_in": 60},
+    ))
+    rotated: list[str] = []
+    auth = oauth(clock, refresh_token=REFRESH_TOKEN, on_refresh_token=rotated.append)
+    tokens = []
+    for _ in range(4):
+        tokens.append(authorization(auth))
+        clock.now += 61  # every token has expired by the next request
+    assert tokens == ["Bearer at-1", "Bearer at-2", "Bearer at-3", "Bearer at-4"]
+    sent = [form(r) for r in requests_mock.request_history]
+    assert [b["grant_type"] for b in sent] == ["refresh_token"] * 4
+    assert [b["refresh_token"] for b in sent] == [REFRESH_TOKEN, "rt-2", "rt-3", "rt-3"]
+    assert all(b["client_id"] == CLIENT_ID for b in sent)
+    assert rotated == ["rt-2", "rt-3"]
+    assert auth.refresh_token == "rt-3"
+
+
+def test_token_is_reused_until_shortly_before_expiry(requests_mock: Any) -> None:
+    clock = FakeClock()
+    requests_mock.post(TOKEN_URL, token_responses(
+        {"access_token": "at-1", "expires_in": 3600},
+        {"access_token": "at-2", "expires_in": 3600},
+    ))
+    auth = oauth(clock)
+    assert authorization(auth) == "Bearer at-1"
+    clock.now = 3000
+    assert authorization(auth) == "Bearer at-1"
+    assert requests_mock.call_count == 1
+    clock.now = 3590  # within the renewal margin, not yet expired
+    assert authorization(auth) == "Bearer at-2"
+    assert requests_mock.call_count == 2
+
+
+def test_short_lived_tokens_are_used_before_renewing(requests_mock: Any) -> None:
+    clock = FakeClock()
+    requests_mock.post(TOKEN_URL, token_responses(
+        {"access_token": "at-1", "expires_in": 10},
+        {"access_token": "at-2", "expires_in": 10},
+    ))
+    auth = oauth(clock)
+    authorization(auth)
+    clock.now = 5
+    assert authorization(auth) == "Bearer at-1", "a 10 s token is not renewed after 5 s"
+    clock.now = 9.95
+    assert authorization(auth) == "Bearer at-2"
+
+
+def test_token_without_expires_in_is_kept(requests_mock: Any) -> None:
+    clock = FakeClock()
+    requests_mock.post(TOKEN_URL, json={"access_token": "at-1"})
+    auth = oauth(clock)
+    authorization(auth)
+    clock.now = 10**6
+    assert authorization(auth) == "Bearer at-1"
+    assert requests_mock.call_count == 1
+
+
+def test_renew_after_unauthorized_once_per_generation(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, token_responses(
+        {"access_token": "at-1", "expires_in": 3600},
+        {"access_token": "at-2", "expires_in": 3600},
+        {"access_token": "at-3", "expires_in": 3600},
+    ))
+    auth = oauth(FakeClock())
+    authorization(auth)
+    seen = auth.generation
+    # Two requests failed with 401 under the same token: only the first renews.
+    auth.renew_after_unauthorized(seen)
+    auth.renew_after_unauthorized(seen)
+    assert requests_mock.call_count == 2
+    assert authorization(auth) == "Bearer at-2"
+    auth.renew_after_unauthorized(auth.generation)
+    assert requests_mock.call_count == 3
+    assert authorization(auth) == "Bearer at-3"
+
+
+# --- failures: one line, the setting to check, no secrets ---------------------------------
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_refused_refresh_grant(requests_mock: Any, status: int) -> None:
+    body_text = (
+        f"refresh token {REFRESH_TOKEN} revoked for client {CLIENT_ID} secret {CLIENT_SECRET}"
+    )
+    requests_mock.post(TOKEN_URL, status_code=status,
+                       json={"error": "invalid_grant", "error_description": body_text})
+    auth = oauth(refresh_token=REFRESH_TOKEN)
+    with pytest.raises(AuthError) as caught:
+        authorization(auth)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"HTTP {status}" in message
+    assert "client.auth.refresh_token" in message
+    assert "invalid_grant" in message
+    assert CLIENT_SECRET not in message
+    assert REFRESH_TOKEN not in message
+    assert "revoked for client" not in message
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 500])
+def test_refused_client_credentials(requests_mock: Any, status: int) -> None:
+    requests_mock.post(TOKEN_URL, status_code=status,
+                       text=f"<html>bad client {CLIENT_SECRET}</html>")
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth())
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "client.auth.client_secret" in message
+    assert "client.auth.client_id" in message
+    assert CLIENT_SECRET not in message
+    assert "bad client" not in message
+    assert TOKEN_URL in message
+
+
+def test_non_json_token_response(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, text="<html>login page</html>",
+                       headers={"Content-Type": "text/html"})
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth())
+    message = str(caught.value)
+    assert "client.auth.token_url" in message
+    assert "access_token" in message
+    assert "login page" not in message
+
+
+@pytest.mark.parametrize("payload", [{"token": "x"}, {"access_token": ""}, {"access_token": None}, []])
+def test_token_response_without_a_usable_access_token(requests_mock: Any, payload: Any) -> None:
+    requests_mock.post(TOKEN_URL, json=payload)
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth())
+    assert "access_token" in str(caught.value)
+
+
+def test_token_endpoint_unreachable(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, exc=requests.exceptions.ConnectTimeout)
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth())
+    assert "client.auth.token_url" in str(caught.value)
+    assert "ConnectTimeout" in str(caught.value)
+
+
+# --- building authenticators from config ---------------------------------------------------
+
+
+def test_build_bearer_and_api_key_authenticators() -> None:
+    bearer = build_authenticator({"type": "bearer", "token": "tok-unit-1"})
+    assert isinstance(bearer, BearerTokenAuthenticator)
+    prepared = bearer(requests.Request("GET", DATA_URL).prepare())
+    assert prepared.headers["Authorization"] == "Bearer tok-unit-1"
+
+    header_key = build_authenticator({"type": "api_key", "name": "X-Api-Key", "api_key": "ak-unit-1"})
+    assert isinstance(header_key, APIKeyAuthenticator)
+    prepared = header_key(requests.Request("GET", DATA_URL).prepare())
+    assert prepared.headers["X-Api-Key"] == "ak-unit-1"
+
+    query_key = build_authenticator({"type": "api_key", "api_key": "ak-unit-2", "location": "query"})
+    prepared = query_key(requests.Request("GET", DATA_URL, params={"a": "1"}).prepare())
+    assert parse_qs(prepared.url.split("?", 1)[1]) == {"a": ["1"], "api_key": ["ak-unit-2"]}
+    assert "api_key" not in prepared.headers
+
+
+def test_build_oauth2_authenticator() -> None:
+    auth = build_authenticator({"type": "oauth2", "client_id": "a", "client_secret": "b-unit-1",
+                                "token_url": TOKEN_URL, "client_auth": "basic"})
+    assert isinstance(auth, OAuth2Authenticator)
+    assert auth.grant_type == "client_credentials"
+    refresh = build_authenticator({"type": "oauth2", "client_id": "a", "client_secret": "b-unit-1",
+                                   "token_url": TOKEN_URL, "refresh_token": "rt-unit-1"})
+    assert isinstance(refresh, OAuth2Authenticator)
+    assert refresh.grant_type == "refresh_token"
+
+
+def test_no_auth() -> None:
+    assert build_authenticator({}) is None
+    assert build_authenticator({"type": "none"}) is None
+
+
+def test_secrets_of_auth() -> None:
+    assert set(secrets_of({"type": "oauth2", "client_id": "cid", "client_secret": "cs",
+                           "refresh_token": "rt", "token_url": TOKEN_URL})) == {"cs", "rt"}
+    assert secrets_of({"type": "api_key", "name": "api_key", "api_key": "ak"}) == ["ak"]
+    assert secrets_of({"type": "bearer", "token": "tk"}) == ["tk"]
