@@ -11,10 +11,16 @@ errors that never echo the response body (it may hold secrets) into the log.
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import json
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -26,7 +32,7 @@ from singer_sdk.authenticators import (
     OAuthAuthenticator,
 )
 
-from tap_analytics.errors import AuthError, redact_url
+from tap_analytics.errors import SECRETS, AuthError, redact_url
 
 logger = logging.getLogger("tap_analytics.auth")
 
@@ -152,6 +158,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         if not isinstance(access_token, str) or not access_token:
             msg = f"token response from {url} carries an empty access_token"
             raise AuthError(msg)
+        SECRETS.add(access_token)
         self.access_token = access_token
         expires_in = _as_seconds(payload.get("expires_in"))
         self.expires_in = int(expires_in) if expires_in is not None else None
@@ -165,10 +172,16 @@ class OAuth2Authenticator(OAuthAuthenticator):
         rotated = payload.get("refresh_token")
         if self.refresh_token and isinstance(rotated, str) and rotated and rotated != self.refresh_token:
             # The old refresh token may be spent now: never send it again.
+            SECRETS.add(rotated)
             self.refresh_token = rotated
             if self._on_refresh_token:
                 self._on_refresh_token(rotated)
-            logger.info("The token endpoint rotated the refresh token; using the new one from now on")
+                logger.info("The token endpoint rotated the refresh token; saved the new one")
+            else:
+                logger.warning(
+                    "The token endpoint rotated the refresh token; it is kept in memory only "
+                    "(set token_cache_path to keep it across runs)"
+                )
 
     def _failure_message(self, response: requests.Response, url: str) -> str:
         error = ""
@@ -193,6 +206,59 @@ class OAuth2Authenticator(OAuthAuthenticator):
         logger.error("OAuth2 token request failed with HTTP %s", status_code or "unknown")
 
 
+class RefreshTokenStore:
+    """Keeps the newest refresh token on disk, so a rotation survives the process.
+
+    A rotating token endpoint spends the old refresh token on every renewal: a tap
+    killed after a renewal but before anyone saved the new token would lock its user
+    out. Each rotation is written atomically (temp file, fsync, rename, mode 0600) and
+    read on the next start in preference to the configured token -- unless the user
+    has since configured a different token, which then wins.
+    """
+
+    def __init__(self, path: Path, *, token_url: str, client_id: str, configured: str) -> None:
+        self.path = path
+        self.key = hashlib.sha256(f"{token_url}|{client_id}".encode()).hexdigest()[:16]
+        self.seed = hashlib.sha256(configured.encode()).hexdigest()
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def load(self) -> str | None:
+        entry = self._read().get(self.key)
+        if isinstance(entry, dict) and entry.get("seeded_from") == self.seed:
+            token = entry.get("refresh_token")
+            return token if isinstance(token, str) and token else None
+        return None
+
+    def save(self, refresh_token: str) -> None:
+        data = self._read()
+        data[self.key] = {"refresh_token": refresh_token, "seeded_from": self.seed}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".token-cache-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                os.fchmod(handle.fileno(), 0o600)
+                json.dump(data, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):  # make the rename itself durable
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+
 def _as_seconds(value: Any) -> float | None:
     try:
         seconds = float(value)
@@ -205,7 +271,8 @@ def build_authenticator(
     auth: Mapping[str, Any],
     *,
     timeout: float = 60.0,
-    on_refresh_token: Callable[[str], None] | None = None,
+    session: requests.Session | None = None,
+    token_store: RefreshTokenStore | None = None,
 ) -> APIAuthenticatorBase | None:
     """The authenticator for a validated `client.auth` mapping (None: no auth)."""
     kind = auth.get("type")
@@ -220,15 +287,23 @@ def build_authenticator(
             location="params" if auth.get("location") == "query" else "header",
         )
     if kind == "oauth2":
+        refresh_token = auth.get("refresh_token") or None
+        if refresh_token and token_store is not None:
+            cached = token_store.load()
+            if cached:
+                SECRETS.add(cached)
+                logger.info("Using the newest refresh token from %s", token_store.path)
+                refresh_token = cached
         return OAuth2Authenticator(
             token_url=auth["token_url"],
             client_id=auth["client_id"],
             client_secret=auth["client_secret"],
-            refresh_token=auth.get("refresh_token") or None,
+            refresh_token=refresh_token,
             client_auth=auth.get("client_auth", "body"),
             scope=auth.get("scope"),
             timeout=timeout,
-            on_refresh_token=on_refresh_token,
+            session=session,
+            on_refresh_token=token_store.save if token_store is not None else None,
         )
     msg = f"unknown client.auth.type {kind!r}"
     raise ValueError(msg)

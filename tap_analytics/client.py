@@ -50,6 +50,15 @@ RETRIED_EXCEPTIONS = (
 
 DEFAULT_CONCURRENCY = 8
 
+#: A stream with more pages than this is taken for a server that never stops paging.
+DEFAULT_MAX_PAGES = 1_000_000
+
+#: A page with this many times more records than asked for is refused (memory).
+OVERSIZED_PAGE_FACTOR = 20
+
+#: Where a stream's STATE keeps the page an interrupted sync should resume at.
+PAGING_STATE_KEY = "paging"
+
 #: Decimal for non-integers, as the SDK's own parser: no precision is lost in transit.
 JSON_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
@@ -58,8 +67,6 @@ PROGRESS_INTERVAL_SECONDS = 5.0
 
 STATUS_ADVICE = {
     400: "check the endpoint's params and paginator settings",
-    401: "check the credentials in client.auth",
-    403: "the credentials lack access to this resource: check their scopes/permissions",
     404: "check the resource's endpoint.path and client.base_url",
     405: "check endpoint.method",
     410: "the endpoint is gone: check endpoint.path",
@@ -207,14 +214,33 @@ class AnalyticsStream(RESTStream[Any]):
             else:
                 retry.sleep(wait)
 
+    def credential_hint(self) -> str:
+        """The setting a user should check after a 401/403, by auth type."""
+        auth = (self.config.get("client") or {}).get("auth") or {}
+        return {
+            "bearer": "client.auth.token",
+            "api_key": f"client.auth.api_key (sent as {auth.get('location', 'header')} "
+            f"{auth.get('name') or 'api_key'!r}, see client.auth.name/location)",
+            "oauth2": "client.auth.client_id/client_secret and the client's scopes "
+            "(a fresh access token was refused)",
+        }.get(str(auth.get("type")), "client.auth (the API requires credentials)")
+
     def http_error(self, response: requests.Response) -> TapAnalyticsError:
         status = response.status_code
-        advice = STATUS_ADVICE.get(status) or (
-            "a server error not configured for retry: check the API's status, or add the code "
-            "to error_handler.retry_on_status_codes"
-            if status >= 500
-            else "check the resource's configuration against the API documentation"
-        )
+        if status == 401:
+            advice = f"the API rejected the credentials: check {self.credential_hint()}"
+        elif status == 403:
+            advice = (
+                f"the credentials lack access to this resource: check {self.credential_hint()} "
+                "and its permissions"
+            )
+        else:
+            advice = STATUS_ADVICE.get(status) or (
+                "a server error not configured for retry: check the API's status, or add the "
+                "code to error_handler.retry_on_status_codes"
+                if status >= 500
+                else "check the resource's configuration against the API documentation"
+            )
         msg = (
             f"stream {self.name}: GET {redact_url(response.url or self.url)} returned HTTP {status}"
             f" {response.reason or ''}".rstrip() + f"; {advice}"
@@ -295,27 +321,96 @@ class AnalyticsStream(RESTStream[Any]):
 
     def request_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         paginator = self.spec.paginator.new()
+        self._resume_paging(paginator)
         base = self.base_params(context)
         progress = _Progress(self)
+        max_pages = int(self.config.get("max_pages_per_stream") or DEFAULT_MAX_PAGES)
+        previous_keys: frozenset[tuple[str, ...]] = frozenset()
         with self.get_http_request_counter() as counter, _PageFetcher(
             self, base, self.concurrency
         ) as fetcher:
             while True:
+                self._checkpoint(paginator.params())
                 response = fetcher.fetch(paginator.params(), self.pages_ahead(paginator))
                 counter.increment()
                 records, total = self.parse_page(response)
+                where = f"stream {self.name}: GET {redact_url(response.url or self.url)}"
+                self._check_page_size(paginator, len(records), where)
                 try:
                     more = paginator.advance(
                         Page(len(records), total, self.fingerprint(records))
                     )
                 except PagingError as exc:
-                    msg = f"stream {self.name}: GET {redact_url(response.url or self.url)}: {exc}"
-                    raise TapAnalyticsError(msg) from None
-                yield from records
+                    raise TapAnalyticsError(f"{where}: {exc}") from None
+                if more and paginator.pages >= max_pages:
+                    msg = (
+                        f"{where}: still paging after {paginator.pages} pages at "
+                        f"{paginator.describe()}; the server never signals the end: set "
+                        "endpoint.paginator.maximum_offset/maximum_page or max_pages_per_stream"
+                    )
+                    raise TapAnalyticsError(msg)
+                fresh = self._skip_shifted(records, previous_keys)
+                previous_keys = self._keys_of(records)
+                yield from fresh
                 progress.update(len(records))
                 if not more:
                     break
+        self.stream_state.pop(PAGING_STATE_KEY, None)
+        self.state_manager.is_flushed = False  # the final STATE must drop the marker
         progress.done()
+
+    # --- resumable paging -------------------------------------------------------------
+
+    def _resume_paging(self, paginator: Paginator) -> None:
+        """Start where an interrupted run stopped: its last STATE names the page."""
+        saved = self.stream_state.get(PAGING_STATE_KEY)
+        if isinstance(saved, Mapping) and paginator.restore(saved):
+            self.logger.info(
+                "%s: resuming an interrupted sync at %s", self.name, paginator.describe()
+            )
+
+    def _checkpoint(self, params: Mapping[str, Any]) -> None:
+        """Emit STATE naming the page about to be read: every record before it has
+        been emitted, so a resumed run re-reads at most this one page."""
+        if not params:
+            return
+        self.stream_state[PAGING_STATE_KEY] = dict(params)
+        self.state_manager.is_flushed = False
+        self._write_state_message()
+
+    def _keys_of(self, records: list[dict[str, Any]]) -> frozenset[tuple[str, ...]]:
+        keys = self.spec.primary_key
+        if not keys:
+            return frozenset()
+        return frozenset(tuple(str(r.get(k)) for k in keys) for r in records)
+
+    def _skip_shifted(
+        self, records: list[dict[str, Any]], previous_keys: frozenset[tuple[str, ...]]
+    ) -> list[dict[str, Any]]:
+        """Drop records repeated from the previous page: inserts at the head of the
+        collection push already-read records across the page boundary."""
+        if not previous_keys or not records:
+            return records
+        keys = self.spec.primary_key
+        skip = 0
+        while skip < len(records) and tuple(str(records[skip].get(k)) for k in keys) in previous_keys:
+            skip += 1
+        if skip:
+            self.logger.info(
+                "%s: %d records repeated across a page boundary (new records were inserted "
+                "at the head during the sync); emitted once",
+                self.name, skip,
+            )
+        return records[skip:]
+
+    def _check_page_size(self, paginator: Paginator, count: int, where: str) -> None:
+        expected = paginator.expected_size
+        if expected and count > max(expected * OVERSIZED_PAGE_FACTOR, 1000):
+            msg = (
+                f"{where} returned {count} records for a page of {expected}: the server "
+                "ignores the page size; check endpoint.paginator.limit_param"
+            )
+            raise TapAnalyticsError(msg)
 
     # --- records --------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ Stop rules, shared by every paginator (see `Paginator.advance`):
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,14 @@ class Paginator(abc.ABC):
     def _guess(self, count: int) -> list[dict[str, Any]]:
         return []
 
+    @abc.abstractmethod
+    def restore(self, params: Mapping[str, Any]) -> bool:
+        """Continue from the page whose parameters were `params` (a resumed sync).
+        Returns False when they do not fit this paginator."""
+
+    #: The number of records a page should hold, when the paginator asks for one.
+    expected_size: int | None = field(default=None, init=False)
+
     def describe(self) -> str:
         """The current position, for error messages."""
         return ", ".join(f"{k}={v}" for k, v in self.params().items())
@@ -126,6 +135,9 @@ class SinglePagePaginator(Paginator):
     def params(self) -> dict[str, Any]:
         return {}
 
+    def restore(self, params: Mapping[str, Any]) -> bool:
+        return False
+
     def _step(self, page: Page) -> None:
         pass
 
@@ -149,8 +161,18 @@ class OffsetPaginator(Paginator):
     limit_param: str = "limit"
     maximum_offset: int | None = None
 
+    def __post_init__(self) -> None:
+        self.expected_size = self.limit
+
     def params(self) -> dict[str, Any]:
         return {self.offset_param: self.offset, self.limit_param: self.limit}
+
+    def restore(self, params: Mapping[str, Any]) -> bool:
+        offset = params.get(self.offset_param)
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            return False
+        self.offset = offset
+        return True
 
     def _step(self, page: Page) -> None:
         self.offset += page.count
@@ -188,6 +210,14 @@ class PageNumberPaginator(Paginator):
 
     def __post_init__(self) -> None:
         self.number = self.base_page if self.page is None else max(self.page, self.base_page)
+        self.expected_size = self.limit
+
+    def restore(self, params: Mapping[str, Any]) -> bool:
+        number = params.get(self.page_param)
+        if not isinstance(number, int) or isinstance(number, bool) or number < self.base_page:
+            return False
+        self.number = number
+        return True
 
     def params(self) -> dict[str, Any]:
         return self._params_at(self.number)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -172,13 +173,28 @@ def parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.strip().replace("z", "Z"))
 
 
-def validate_base_url(value: Any, setting: str) -> str | None:
-    """An error line for a URL setting, or None when it is usable."""
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def is_loopback(host: str | None) -> bool:
+    return bool(host) and (host in LOOPBACK_HOSTS or str(host).startswith("127."))
+
+
+def validate_base_url(value: Any, setting: str, *, allow_insecure: bool = False) -> str | None:
+    """An error line for a URL setting, or None when it is usable.
+
+    Plain http would send credentials in clear text: only loopback (local tests) or an
+    explicit `allow_insecure_http` may use it."""
     if not isinstance(value, str) or not value.strip():
         return f"{setting}: required, e.g. https://api.example.com"
     parts = urlsplit(value.strip())
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         return f"{setting}: {value!r} is not an absolute http(s) URL (e.g. https://api.example.com)"
+    if parts.scheme == "http" and not allow_insecure and not is_loopback(parts.hostname):
+        return (
+            f"{setting}: plain http would send credentials unencrypted; use https, or set "
+            "allow_insecure_http: true if you really must"
+        )
     return None
 
 
@@ -188,7 +204,10 @@ def validate_client(config: Mapping[str, Any]) -> list[str]:
     client = config.get("client")
     if not isinstance(client, Mapping):
         return ["client: required object with base_url and auth"]
-    if (e := validate_base_url(client.get("base_url"), "client.base_url")) is not None:
+    insecure = config.get("allow_insecure_http") is True
+    if (
+        e := validate_base_url(client.get("base_url"), "client.base_url", allow_insecure=insecure)
+    ) is not None:
         errors.append(e)
     auth = client.get("auth")
     if auth is None:
@@ -196,7 +215,10 @@ def validate_client(config: Mapping[str, Any]) -> list[str]:
     if not isinstance(auth, Mapping):
         errors.append("client.auth: must be an object with a type")
     else:
-        errors += validate_auth(auth)
+        errors += validate_auth(auth, allow_insecure=insecure)
+    ca_bundle = config.get("ca_bundle")
+    if ca_bundle and not Path(str(ca_bundle)).is_file():
+        errors.append(f"ca_bundle: {ca_bundle!r} is not a readable file of PEM certificates")
     if "error_handler" in client:
         errors += validate_error_handler(client["error_handler"], "client.error_handler")
     start_date = config.get("start_date")
@@ -208,7 +230,8 @@ def validate_client(config: Mapping[str, Any]) -> list[str]:
                 f"start_date: {start_date!r} is not an ISO 8601 date-time "
                 "(e.g. 2024-01-01T00:00:00Z)"
             )
-    for key in ("request_timeout", "max_concurrent_requests", "max_requests_per_second"):
+    for key in ("request_timeout", "max_concurrent_requests", "max_requests_per_second",
+                "max_pages_per_stream"):
         value = config.get(key)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
@@ -217,7 +240,7 @@ def validate_client(config: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def validate_auth(auth: Mapping[str, Any]) -> list[str]:
+def validate_auth(auth: Mapping[str, Any], *, allow_insecure: bool = False) -> list[str]:
     kind = auth.get("type")
     if kind not in AUTH_FIELDS:
         return [
@@ -240,7 +263,9 @@ def validate_auth(auth: Mapping[str, Any]) -> list[str]:
         if auth.get("client_auth", "body") not in {"body", "basic"}:
             errors.append("client.auth.client_auth: must be 'body' or 'basic'")
         url = auth.get("token_url") or auth.get("token_refresh_endpoint")
-        if url and (e := validate_base_url(url, "client.auth.token_url")) is not None:
+        if url and (
+            e := validate_base_url(url, "client.auth.token_url", allow_insecure=allow_insecure)
+        ) is not None:
             errors.append(e)
     if kind == "api_key" and auth.get("location", "header") not in {"header", "query"}:
         errors.append("client.auth.location: must be 'header' or 'query'")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import signal
+import sys
 from collections.abc import Callable
 from functools import cached_property
-from types import TracebackType
+from pathlib import Path
+from types import FrameType, TracebackType
 from typing import Any
 
 import click
@@ -17,7 +20,7 @@ from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_analytics.auth import build_authenticator, secrets_of
+from tap_analytics.auth import RefreshTokenStore, build_authenticator, secrets_of
 from tap_analytics.client import DEFAULT_CONCURRENCY, AnalyticsStream
 from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter, redact
 from tap_analytics.output import SingerOutput
@@ -44,6 +47,8 @@ ERROR_HANDLER = th.ObjectType(
         description="Backoff shape (default exponential).",
     ),
 )
+
+TOKEN_CACHE_FILE = "tap-analytics-token-cache.json"  # noqa: S105 (a file name)
 
 RESOURCE_ITEM = th.CustomType({"anyOf": [{"type": "string"}, {"type": "object"}]})
 
@@ -195,6 +200,33 @@ class TapAnalytics(Tap):
             "still slows the run down).",
         ),
         th.Property(
+            "max_pages_per_stream",
+            th.IntegerType,
+            default=1_000_000,
+            description="Safety stop: a stream still paging after this many pages fails "
+            "(a server that never signals the end).",
+        ),
+        th.Property(
+            "token_cache_path",
+            th.StringType,
+            description="File keeping the newest OAuth2 refresh token when the API rotates "
+            "it (default: .meltano/tap-analytics/ under Meltano, else beside --state or "
+            "--config). Holds a secret: written with mode 0600.",
+        ),
+        th.Property(
+            "allow_insecure_http",
+            th.BooleanType,
+            default=False,
+            description="Allow plain http:// base and token URLs other than loopback "
+            "(credentials would travel unencrypted).",
+        ),
+        th.Property(
+            "ca_bundle",
+            th.StringType,
+            description="PEM file of CA certificates for a private CA (TLS verification "
+            "is always on).",
+        ),
+        th.Property(
             "user_agent",
             th.StringType,
             description="User-Agent header sent to the API.",
@@ -241,9 +273,12 @@ class TapAnalytics(Tap):
         # Read proxy and CA settings from the environment once, not on every request
         # (requests re-reads the whole environment per send: ~0.7 ms a request).
         session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
-        session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
-            "CURL_CA_BUNDLE"
-        ) or True
+        session.verify = (
+            self.config.get("ca_bundle")
+            or os.environ.get("REQUESTS_CA_BUNDLE")
+            or os.environ.get("CURL_CA_BUNDLE")
+            or True
+        )
         session.trust_env = False
         size = int(self.config.get("max_concurrent_requests") or DEFAULT_CONCURRENCY)
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size + 2)
@@ -265,9 +300,68 @@ class TapAnalytics(Tap):
         auth = dict(self.config["client"].get("auth") or {})
         if auth.get("type") == "oauth2" and not auth.get("token_url"):
             auth["token_url"] = auth.get("token_refresh_endpoint")
+        store = None
+        if auth.get("type") == "oauth2" and auth.get("refresh_token"):
+            path = self.token_cache_path
+            if path is not None:
+                store = RefreshTokenStore(
+                    path,
+                    token_url=str(auth["token_url"]),
+                    client_id=str(auth.get("client_id")),
+                    configured=str(auth["refresh_token"]),
+                )
         return build_authenticator(
-            auth, timeout=float(self.config.get("request_timeout") or 60)
+            auth,
+            timeout=float(self.config.get("request_timeout") or 60),
+            session=self.http_session,
+            token_store=store,
         )
+
+    @property
+    def token_cache_path(self) -> Path | None:
+        """Where rotated refresh tokens are kept: the setting, else beside the state
+        (Meltano's project, or the --state / --config file of a plain CLI run)."""
+        configured = self.config.get("token_cache_path")
+        if configured:
+            return Path(str(configured)).expanduser()
+        if project := os.environ.get("MELTANO_PROJECT_ROOT"):
+            return Path(project) / ".meltano" / "tap-analytics" / TOKEN_CACHE_FILE
+        for given in (TapAnalytics._cli_state_path, TapAnalytics._cli_config_path):
+            if given:
+                return Path(given).resolve().parent / TOKEN_CACHE_FILE
+        return None
+
+    # --- command line -----------------------------------------------------------------
+
+    _cli_state_path: str | None = None
+    _cli_config_path: str | None = None
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        """Remember the config file's place: rotated tokens are kept beside it."""
+        files = [v for v in value if v != "ENV"]
+        TapAnalytics._cli_config_path = files[-1] if files else None
+        return super().cb_config(ctx, param, value)
+
+    @classmethod
+    def invoke(cls, *args: Any, **kwargs: Any) -> None:
+        state = kwargs.get("state")
+        TapAnalytics._cli_state_path = getattr(state, "name", None)
+        super().invoke(*args, **kwargs)
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """On SIGTERM/SIGINT: emit the STATE reached (it names the page to resume at),
+        then exit non-zero -- an interrupted sync is not a successful one."""
+        try:
+            self._state_writer.write_state(self.state)
+            sys.stdout.flush()
+        finally:
+            name = signal.Signals(signum).name
+            self.logger.error(
+                "Interrupted by %s: the last STATE lets the next run resume where this one stopped",
+                name,
+            )
+            os._exit(128 + signum)
 
     def discover_streams(self) -> list[AnalyticsStream]:
         return [AnalyticsStream(self, spec, self._schema_for(spec)) for spec in self.resource_specs]
@@ -285,7 +379,23 @@ class TapAnalytics(Tap):
         """The SDK's command, with failures reported as one secret-free line."""
         command = super().get_singer_command()
         command.excepthook = _one_line_excepthook(command.excepthook)  # type: ignore[attr-defined]
+        command.params.append(
+            click.Option(
+                ["--log-level"],
+                type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+                expose_value=False,
+                is_eager=True,
+                callback=_set_log_level,
+                help="Log level (debug also shows tracebacks). Default: info, or "
+                "TAP_ANALYTICS_LOGLEVEL.",
+            )
+        )
         return command
+
+
+def _set_log_level(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        logging.getLogger().setLevel(value.upper())
 
 
 def _one_line_excepthook(default: Callable[..., None]) -> Callable[..., None]:
