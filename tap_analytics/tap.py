@@ -116,7 +116,7 @@ class TapAnalytics(Tap):
                             th.StringType,
                             secret=True,
                             description="Secret. OAuth2 refresh token: selects the refresh-token grant; "
-                            "a rotated token from the server replaces it for the run.",
+                            "a token rotated by the server replaces it, kept in token_cache_path.",
                         ),
                         th.Property(
                             "client_auth",

@@ -1,0 +1,32 @@
+# The two commands a newcomer needs:
+#   make demo   the main job: sandbox API -> meltano run (every seed API) -> embedded PostgreSQL
+#   make test   the whole test suite (what CI runs: .ci/run calls `make test`)
+.PHONY: setup demo test lint unit catalogs readme bench clean
+
+setup:  ## create .venv (tap + tools), .venv-meltano and the Meltano plugins
+	bash scripts/setup.sh
+
+demo: setup
+	bash scripts/demo.sh
+
+lint: setup
+	.venv/bin/ruff check tap_analytics tests sandbox benchmarks scripts
+	.venv/bin/mypy
+
+test: lint
+	.venv/bin/python -m pytest -q -p no:cacheprovider
+
+unit: setup  ## the fast part: unit + integration tests only
+	.venv/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/sandbox
+
+readme: setup  ## refresh the settings table in README.md
+	.venv/bin/python scripts/readme_settings.py --write
+
+catalogs: setup  ## refresh catalog/ from --discover
+	.venv/bin/python scripts/catalogs.py --write
+
+bench: setup
+	.venv/bin/python benchmarks/bench.py
+
+clean:
+	rm -rf .venv .venv-meltano .meltano output
