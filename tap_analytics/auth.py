@@ -32,7 +32,9 @@ from singer_sdk.authenticators import (
     OAuthAuthenticator,
 )
 
+from tap_analytics import retry
 from tap_analytics.errors import SECRETS, AuthError, redact_url
+from tap_analytics.retry import RetryPolicy
 
 logger = logging.getLogger("tap_analytics.auth")
 
@@ -57,6 +59,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         session: requests.Session | None = None,
         on_refresh_token: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__(
             auth_endpoint=token_url,
@@ -70,6 +73,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         self._token_session = session or requests.Session()
         self._on_refresh_token = on_refresh_token
         self._clock = clock
+        self._retry = retry_policy or RetryPolicy()
         self._lock = threading.Lock()
         self._expires_at: float | None = None
         self._obtained = False
@@ -131,19 +135,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         self.token_requests += 1
         logger.info("Requesting a new access token (%s grant) from %s", self.grant_type, url)
         started = self._clock()
-        try:
-            response = self._token_session.post(
-                self.auth_endpoint,
-                data=self.oauth_request_body,
-                headers=self._token_headers(),
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
-            msg = (
-                f"token request to {url} failed: {type(exc).__name__}; "
-                "check client.auth.token_url and the network"
-            )
-            raise AuthError(msg) from None
+        response = self._post_with_retries(url)
         if response.status_code != 200:
             raise AuthError(self._failure_message(response, url))
         try:
@@ -182,6 +174,42 @@ class OAuth2Authenticator(OAuthAuthenticator):
                     "The token endpoint rotated the refresh token; it is kept in memory only "
                     "(set token_cache_path to keep it across runs)"
                 )
+
+    def _post_with_retries(self, url: str) -> requests.Response:
+        """The token request, retried like data requests: an outage of the token
+        endpoint is not a credentials problem."""
+        policy = self._retry
+        attempt = 0
+        while True:
+            failure, retry_after = "", None
+            try:
+                response = self._token_session.post(
+                    self.auth_endpoint,
+                    data=self.oauth_request_body,
+                    headers=self._token_headers(),
+                    timeout=self._timeout,
+                )
+            except requests.RequestException as exc:
+                failure = type(exc).__name__
+            else:
+                if response.status_code == 200 or not policy.retries_status(response.status_code):
+                    return response
+                failure = f"HTTP {response.status_code}"
+                retry_after = response.headers.get("Retry-After")
+            if attempt >= policy.max_retries:
+                msg = (
+                    f"token request to {url} still failing ({failure}) after {attempt} retries: "
+                    "the token endpoint is unavailable; check client.auth.token_url, the network, "
+                    "or try again later"
+                )
+                raise AuthError(msg)
+            attempt += 1
+            wait = policy.wait(attempt, retry_after)
+            logger.warning(
+                "Token request to %s: %s; retry %d of %d in %.1f s",
+                url, failure, attempt, policy.max_retries, wait,
+            )
+            retry.sleep(min(wait, retry.MAX_RETRY_AFTER_SECONDS))
 
     def _failure_message(self, response: requests.Response, url: str) -> str:
         error = ""
@@ -273,6 +301,7 @@ def build_authenticator(
     timeout: float = 60.0,
     session: requests.Session | None = None,
     token_store: RefreshTokenStore | None = None,
+    retry_policy: RetryPolicy | None = None,
 ) -> APIAuthenticatorBase | None:
     """The authenticator for a validated `client.auth` mapping (None: no auth)."""
     kind = auth.get("type")
@@ -304,6 +333,7 @@ def build_authenticator(
             timeout=timeout,
             session=session,
             on_refresh_token=token_store.save if token_store is not None else None,
+            retry_policy=retry_policy,
         )
     msg = f"unknown client.auth.type {kind!r}"
     raise ValueError(msg)

@@ -112,8 +112,8 @@ class AnalyticsStream(RESTStream[Any]):
         return self.analytics_tap.authenticator
 
     @property
-    def timeout(self) -> int:
-        return int(self.config.get("request_timeout") or 60)
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config.get("request_timeout") or 60)
 
     @property
     def emit_activate_version_messages(self) -> bool:

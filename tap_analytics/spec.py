@@ -198,14 +198,17 @@ def validate_base_url(value: Any, setting: str, *, allow_insecure: bool = False)
     return None
 
 
-def validate_client(config: Mapping[str, Any]) -> list[str]:
-    """Problems in `client` (base URL, auth, error handler) and top-level settings."""
+def validate_client(config: Mapping[str, Any], *, for_sync: bool = True) -> list[str]:
+    """Problems in `client` (base URL, auth, error handler) and top-level settings.
+
+    Discovery of built-in resources needs neither the API nor credentials, so with
+    `for_sync=False` a missing base URL or credential is not an error (a wrong one is)."""
     errors: list[str] = []
-    client = config.get("client")
+    client = config.get("client") or ({} if not for_sync else None)
     if not isinstance(client, Mapping):
         return ["client: required object with base_url and auth"]
     insecure = config.get("allow_insecure_http") is True
-    if (
+    if (for_sync or client.get("base_url")) and (
         e := validate_base_url(client.get("base_url"), "client.base_url", allow_insecure=insecure)
     ) is not None:
         errors.append(e)
@@ -215,7 +218,11 @@ def validate_client(config: Mapping[str, Any]) -> list[str]:
     if not isinstance(auth, Mapping):
         errors.append("client.auth: must be an object with a type")
     else:
-        errors += validate_auth(auth, allow_insecure=insecure)
+        errors += [
+            e
+            for e in validate_auth(auth, allow_insecure=insecure)
+            if for_sync or "required for auth type" not in e
+        ]
     ca_bundle = config.get("ca_bundle")
     if ca_bundle and not Path(str(ca_bundle)).is_file():
         errors.append(f"ca_bundle: {ca_bundle!r} is not a readable file of PEM certificates")
@@ -302,9 +309,9 @@ def validate_error_handler(value: Any, where: str) -> list[str]:
     return errors
 
 
-def resolve_resources(config: Mapping[str, Any]) -> list[ResourceSpec]:
+def resolve_resources(config: Mapping[str, Any], *, for_sync: bool = True) -> list[ResourceSpec]:
     """Every configured resource as a spec; raises `ConfigErrors` listing all problems."""
-    errors = validate_client(config)
+    errors = validate_client(config, for_sync=for_sync)
     raw = config.get("resources")
     defaults = config.get("resource_defaults") or {}
     if not isinstance(defaults, Mapping):

@@ -24,6 +24,7 @@ from tap_analytics.auth import RefreshTokenStore, build_authenticator, secrets_o
 from tap_analytics.client import DEFAULT_CONCURRENCY, AnalyticsStream
 from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter, redact
 from tap_analytics.output import SingerOutput
+from tap_analytics.retry import RetryPolicy
 from tap_analytics.schema_inference import infer_schema
 from tap_analytics.spec import ConfigErrors, ResourceSpec, resolve_resources
 from tap_analytics.throttle import RateGate
@@ -236,35 +237,43 @@ class TapAnalytics(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         install_secret_filter()
-        # Discovery skips the SDK's validation; ours runs always (it needs no network).
+        # Discovery skips the SDK's validation; the resources are checked always (without
+        # requiring credentials or the API, which discovery of built-ins does not need).
         try:
             _ = self.resource_specs
         except ConfigErrors as exc:
             raise ConfigValidationError("Config validation failed", errors=exc.errors) from None
 
-    # Resolve and validate the resources as soon as the config is known, so a bad
-    # config fails at start with every problem listed, in discovery mode too.
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The SDK's schema check plus ours, every problem one line, before a sync."""
         errors = super()._validate_config(raise_errors=False)
+        self._register_secrets()
         try:
-            _ = self.resource_specs
+            resolve_resources(self.config, for_sync=True)
         except ConfigErrors as exc:
             errors = [*errors, *exc.errors]
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
 
-    @cached_property
-    def resource_specs(self) -> list[ResourceSpec]:
+    def _register_secrets(self) -> None:
         auth = (self.config.get("client") or {}).get("auth") or {}
         SECRETS.add(*secrets_of(auth))
         if auth.get("type") == "api_key" and auth.get("location") == "query":
             SECRETS.add_param_name(auth.get("name") or "api_key")
-        return resolve_resources(self.config)
+
+    @cached_property
+    def resource_specs(self) -> list[ResourceSpec]:
+        self._register_secrets()
+        return resolve_resources(self.config, for_sync=False)
 
     @property
     def base_url(self) -> str:
-        return str(self.config["client"]["base_url"]).strip().rstrip("/")
+        value = (self.config.get("client") or {}).get("base_url")
+        if not value:
+            msg = "client.base_url: required to reach the API (e.g. https://api.example.com)"
+            raise TapAnalyticsError(msg)
+        return str(value).strip().rstrip("/")
 
     @cached_property
     def http_session(self) -> requests.Session:
@@ -297,7 +306,7 @@ class TapAnalytics(Tap):
     @cached_property
     def authenticator(self) -> APIAuthenticatorBase | None:
         """One authenticator per run, shared by all streams (one token, one refresh)."""
-        auth = dict(self.config["client"].get("auth") or {})
+        auth = dict((self.config.get("client") or {}).get("auth") or {})
         if auth.get("type") == "oauth2" and not auth.get("token_url"):
             auth["token_url"] = auth.get("token_refresh_endpoint")
         store = None
@@ -310,11 +319,13 @@ class TapAnalytics(Tap):
                     client_id=str(auth.get("client_id")),
                     configured=str(auth["refresh_token"]),
                 )
+        client = self.config.get("client") or {}
         return build_authenticator(
             auth,
             timeout=float(self.config.get("request_timeout") or 60),
             session=self.http_session,
             token_store=store,
+            retry_policy=RetryPolicy.from_config(client.get("error_handler") or {}),
         )
 
     @property
@@ -379,6 +390,9 @@ class TapAnalytics(Tap):
         """The SDK's command, with failures reported as one secret-free line."""
         command = super().get_singer_command()
         command.excepthook = _one_line_excepthook(command.excepthook)  # type: ignore[attr-defined]
+        # --discover runs while the arguments are parsed, before the command installs
+        # its hook: install it now so discovery errors are one line too.
+        sys.excepthook = command.excepthook  # type: ignore[attr-defined]
         command.params.append(
             click.Option(
                 ["--log-level"],
