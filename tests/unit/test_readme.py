@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_readme_settings_table_is_current():
     result = subprocess.run(
-        [sys.executable, "scripts/readme_settings.py"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "scripts/readme_settings.py"], cwd=ROOT, capture_output=True, text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 
