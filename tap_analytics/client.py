@@ -53,14 +53,23 @@ DEFAULT_CONCURRENCY = 8
 #: A stream with more pages than this is taken for a server that never stops paging.
 DEFAULT_MAX_PAGES = 1_000_000
 
-#: A page with this many times more records than asked for is refused (memory).
-OVERSIZED_PAGE_FACTOR = 20
+#: A page with this many times more records than asked for (and over the floor) is
+#: refused: the server ignores the page size, and the next page could exhaust memory.
+OVERSIZED_PAGE_FACTOR = 10
+OVERSIZED_PAGE_FLOOR = 50
+
+#: How many recent pages' keys are remembered to drop records that shift across pages.
+DEDUPE_PAGES = 8
 
 #: Where a stream's STATE keeps the page an interrupted sync should resume at.
 PAGING_STATE_KEY = "paging"
+DONE_MARK = "done"
 
 #: Decimal for non-integers, as the SDK's own parser: no precision is lost in transit.
 JSON_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+#: Pages that arrive before they are needed, in a row, before the look-ahead shrinks.
+ADAPT_AFTER_EARLY_PAGES = 3
 
 #: How often a long sync reports progress.
 PROGRESS_INTERVAL_SECONDS = 5.0
@@ -249,13 +258,16 @@ class AnalyticsStream(RESTStream[Any]):
 
     def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]:
         """Records and announced total of one response; a clear error for anything else."""
-        where = f"stream {self.name}: GET {redact_url(response.url or self.url)}"
+        where = (
+            f"stream {self.name}: GET {redact_url(response.url or self.url)} "
+            f"(HTTP {response.status_code})"
+        )
         try:
             body = JSON_DECODER.decode(response.content)
         except (ValueError, UnicodeDecodeError):
             kind = response.headers.get("Content-Type", "unknown content type")
             msg = (
-                f"{where} returned HTTP {response.status_code} with a body that is not valid "
+                f"{where} returned a body that is not valid "
                 f"JSON ({kind}, {len(response.content)} bytes); check client.base_url and "
                 "endpoint.path point at the JSON API, or retry if the response was cut off"
             )
@@ -272,10 +284,15 @@ class AnalyticsStream(RESTStream[Any]):
         if dotted is not None:
             found = _select(body, dotted) if dotted else body
             if found is _MISSING or found is None:
-                keys = ", ".join(sorted(body)[:10]) if isinstance(body, dict) else type(body).__name__
+                if found is None:
+                    seen = f"{selector!r} is null"
+                elif isinstance(body, dict):
+                    seen = "the body has only: " + (", ".join(sorted(body)[:10]) or "no keys")
+                else:
+                    seen = f"the body is a {type(body).__name__}"
                 msg = (
-                    f"{where}: the response has no records at data_selector {selector!r} "
-                    f"(found: {keys}); set endpoint.data_selector to where the API puts the list"
+                    f"{where}: no list of records at data_selector {selector!r} ({seen}); "
+                    "set endpoint.data_selector to where the API puts the list"
                 )
                 raise TapAnalyticsError(msg)
             items = found
@@ -321,11 +338,14 @@ class AnalyticsStream(RESTStream[Any]):
 
     def request_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         paginator = self.spec.paginator.new()
-        self._resume_paging(paginator)
+        if not self._resume_paging(paginator):
+            self._mark_done()
+            return
         base = self.base_params(context)
         progress = _Progress(self)
         max_pages = int(self.config.get("max_pages_per_stream") or DEFAULT_MAX_PAGES)
-        previous_keys: frozenset[tuple[str, ...]] = frozenset()
+        recent = _RecentKeys(DEDUPE_PAGES)
+        last_total: int | None = None
         with self.get_http_request_counter() as counter, _PageFetcher(
             self, base, self.concurrency
         ) as fetcher:
@@ -334,6 +354,14 @@ class AnalyticsStream(RESTStream[Any]):
                 response = fetcher.fetch(paginator.params(), self.pages_ahead(paginator))
                 counter.increment()
                 records, total = self.parse_page(response)
+                if total is not None and last_total is not None and total != last_total:
+                    # The collection changed mid-sync: pages fetched ahead may predate the
+                    # change, and one announcing a smaller total did. Fetch afresh.
+                    fetcher.drop_inflight()
+                    if total < last_total:
+                        response = self.send({**base, **paginator.params()})
+                        records, total = self.parse_page(response)
+                last_total = total if total is not None else last_total
                 where = f"stream {self.name}: GET {redact_url(response.url or self.url)}"
                 self._check_page_size(paginator, len(records), where)
                 try:
@@ -349,25 +377,42 @@ class AnalyticsStream(RESTStream[Any]):
                         "endpoint.paginator.maximum_offset/maximum_page or max_pages_per_stream"
                     )
                     raise TapAnalyticsError(msg)
-                fresh = self._skip_shifted(records, previous_keys)
-                previous_keys = self._keys_of(records)
-                yield from fresh
+                yield from self._unseen(records, recent)
                 progress.update(len(records))
                 if not more:
                     break
-        self.stream_state.pop(PAGING_STATE_KEY, None)
-        self.state_manager.is_flushed = False  # the final STATE must drop the marker
+        self._mark_done()
         progress.done()
 
     # --- resumable paging -------------------------------------------------------------
 
-    def _resume_paging(self, paginator: Paginator) -> None:
-        """Start where an interrupted run stopped: its last STATE names the page."""
+    def _resume_paging(self, paginator: Paginator) -> bool:
+        """Start where an interrupted run stopped: its last STATE names the page, or
+        says the stream was complete. False: nothing left to sync."""
         saved = self.stream_state.get(PAGING_STATE_KEY)
-        if isinstance(saved, Mapping) and paginator.restore(saved):
+        if not isinstance(saved, Mapping):
+            return True
+        if saved.get(DONE_MARK) and self.spec.write_disposition != "replace":
+            self.logger.info(
+                "%s: completed by the interrupted run this one resumes; not synced again",
+                self.name,
+            )
+            return False
+        if paginator.restore(saved):
             self.logger.info(
                 "%s: resuming an interrupted sync at %s", self.name, paginator.describe()
             )
+        return True
+
+    def _mark_done(self) -> None:
+        """Until every selected stream is done, STATE says this one is, so a resumed run
+        skips it; when the last one is done, the markers go and STATE is a plain one."""
+        self.stream_state[PAGING_STATE_KEY] = {DONE_MARK: True}
+        selected = [s for s in self.analytics_tap.streams.values() if s.selected]
+        if all(s.stream_state.get(PAGING_STATE_KEY) == {DONE_MARK: True} for s in selected):
+            for stream in selected:
+                stream.stream_state.pop(PAGING_STATE_KEY, None)
+        self.state_manager.is_flushed = False
 
     def _checkpoint(self, params: Mapping[str, Any]) -> None:
         """Emit STATE naming the page about to be read: every record before it has
@@ -378,34 +423,26 @@ class AnalyticsStream(RESTStream[Any]):
         self.state_manager.is_flushed = False
         self._write_state_message()
 
-    def _keys_of(self, records: list[dict[str, Any]]) -> frozenset[tuple[str, ...]]:
+    def _unseen(self, records: list[dict[str, Any]], recent: _RecentKeys) -> list[dict[str, Any]]:
+        """Drop records already emitted from a recent page: inserts at the head of the
+        collection during an offset sync push read records onto later pages."""
         keys = self.spec.primary_key
-        if not keys:
-            return frozenset()
-        return frozenset(tuple(str(r.get(k)) for k in keys) for r in records)
-
-    def _skip_shifted(
-        self, records: list[dict[str, Any]], previous_keys: frozenset[tuple[str, ...]]
-    ) -> list[dict[str, Any]]:
-        """Drop records repeated from the previous page: inserts at the head of the
-        collection push already-read records across the page boundary."""
-        if not previous_keys or not records:
+        if not keys or not records:
             return records
-        keys = self.spec.primary_key
-        skip = 0
-        while skip < len(records) and tuple(str(records[skip].get(k)) for k in keys) in previous_keys:
-            skip += 1
-        if skip:
+        page_keys = [tuple(str(r.get(k)) for k in keys) for r in records]
+        fresh = [r for r, key in zip(records, page_keys, strict=True) if key not in recent]
+        recent.add(page_keys)
+        if len(fresh) < len(records):
             self.logger.info(
-                "%s: %d records repeated across a page boundary (new records were inserted "
-                "at the head during the sync); emitted once",
-                self.name, skip,
+                "%s: %d records reappeared on a later page (records were inserted during the "
+                "sync); each is emitted once",
+                self.name, len(records) - len(fresh),
             )
-        return records[skip:]
+        return fresh
 
     def _check_page_size(self, paginator: Paginator, count: int, where: str) -> None:
         expected = paginator.expected_size
-        if expected and count > max(expected * OVERSIZED_PAGE_FACTOR, 1000):
+        if expected and count > max(expected * OVERSIZED_PAGE_FACTOR, OVERSIZED_PAGE_FLOOR):
             msg = (
                 f"{where} returned {count} records for a page of {expected}: the server "
                 "ignores the page size; check endpoint.paginator.limit_param"
@@ -432,13 +469,39 @@ class AnalyticsStream(RESTStream[Any]):
         return None if start is None else cursor_order(start)
 
     @cached_property
-    def _string_fields(self) -> frozenset[str]:
-        """Fields typed only as string, where a number from the API is coerced."""
-        return frozenset(
-            name
-            for name, prop in self.schema.get("properties", {}).items()
-            if set(_types(prop)) <= {"string", "null"} and "string" in _types(prop)
-        )
+    def _field_types(self) -> dict[str, frozenset[type]]:
+        """For each typed field, the Python types a decoded JSON value may have."""
+        python_types: dict[str, tuple[type, ...]] = {
+            "string": (str,), "integer": (int,), "number": (int, decimal.Decimal, float),
+            "boolean": (bool,), "object": (dict,), "array": (list,), "null": (type(None),),
+        }
+        fields: dict[str, frozenset[type]] = {}
+        for name, prop in self.schema.get("properties", {}).items():
+            kinds = _types(prop)
+            if kinds and all(k in python_types for k in kinds):
+                fields[name] = frozenset(t for k in kinds for t in python_types[k])
+        return fields
+
+    def _conform(self, row: dict[str, Any]) -> None:
+        """Make each value fit its declared type, converting only where nothing is lost
+        (a number into a string field, a numeric string into a number field), and fail
+        clearly otherwise: a target must never receive a record its schema refuses."""
+        fields = self._field_types
+        for name, value in row.items():
+            allowed = fields.get(name)
+            if allowed is None or type(value) in allowed:
+                continue
+            converted = _convert(value, allowed)
+            if converted is _MISSING:
+                wanted = "/".join(sorted(_types(self.schema["properties"][name])))
+                msg = (
+                    f"stream {self.name}: record {self._describe(row)} from "
+                    f"{redact_url(self.url)} has {name}={str(value)[:40]!r} "
+                    f"({type(value).__name__}), but the schema says {wanted}; declare the "
+                    "field's real type in the resource's schema"
+                )
+                raise TapAnalyticsError(msg)
+            row[name] = converted
 
     @cached_property
     def _known_fields(self) -> frozenset[str] | None:
@@ -474,10 +537,7 @@ class AnalyticsStream(RESTStream[Any]):
                 )
                 raise TapAnalyticsError(msg)
         self._drop_unknown_fields(row)
-        for name in self._string_fields.intersection(row):
-            value = row[name]
-            if isinstance(value, int | float | decimal.Decimal) and not isinstance(value, bool):
-                row[name] = str(value)
+        self._conform(row)
         key = self.replication_key or ""
         if key:
             value = row.get(key)
@@ -507,6 +567,19 @@ class AnalyticsStream(RESTStream[Any]):
         return ", ".join(f"{k}={row.get(k)!r}" for k in self.spec.primary_key)
 
 
+class _RecentKeys:
+    """The primary keys of the last few pages: bounded memory, whatever the stream size."""
+
+    def __init__(self, pages: int) -> None:
+        self.pages: deque[set[tuple[str, ...]]] = deque(maxlen=pages)
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in page for page in self.pages)
+
+    def add(self, keys: Iterable[tuple[str, ...]]) -> None:
+        self.pages.append(set(keys))
+
+
 class _PageFetcher:
     """Fetches the current page, with up to `window - 1` guessed next pages in flight.
 
@@ -514,11 +587,20 @@ class _PageFetcher:
     if its parameters are exactly what the paginator asks for when it gets there, so
     records come out in server order and the stop rules are the sequential ones. A
     wrong guess (the server's page size changed) is dropped and fetched again.
+
+    How far ahead it looks adapts: when a page is still in flight as the records of
+    the previous one are done, latency dominates and the look-ahead doubles (up to the
+    window); when pages keep arriving before they are needed, record processing
+    dominates and the look-ahead shrinks, since idle requests would only compete with
+    it for the interpreter.
     """
 
     def __init__(self, stream: AnalyticsStream, base: Mapping[str, Any], window: int) -> None:
         self.stream = stream
         self.base = dict(base)
+        self.max_ahead = window - 1
+        self.ahead = self.max_ahead
+        self._early = 0
         self.pool = ThreadPoolExecutor(window - 1, f"{stream.name}-page") if window > 1 else None
         self.inflight: deque[tuple[tuple[tuple[str, Any], ...], Future[requests.Response]]] = deque()
 
@@ -526,7 +608,7 @@ class _PageFetcher:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._drop_inflight()
+        self.drop_inflight()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -537,19 +619,33 @@ class _PageFetcher:
         if self.inflight and self.inflight[0][0] == _key(current):
             future = self.inflight.popleft()[1]
         elif self.inflight:
-            self._drop_inflight()
-        if [key for key, _ in self.inflight] != [_key(p) for p in ahead[: len(self.inflight)]]:
-            self._drop_inflight()
-        for params in ahead[len(self.inflight) :]:
+            self.drop_inflight()
+        kept = min(len(self.inflight), len(ahead))
+        if [key for key, _ in self.inflight][:kept] != [_key(p) for p in ahead[:kept]] or (
+            len(self.inflight) > len(ahead)
+        ):
+            self.drop_inflight()
+        for params in ahead[len(self.inflight) : self.ahead]:
             self.inflight.append((_key(params), self.pool.submit(self._send, params)))
         if future is None:
             return self.stream.send({**self.base, **current})
+        self._adapt(ready=future.done())
         return future.result()
+
+    def _adapt(self, *, ready: bool) -> None:
+        if not ready:
+            self._early = 0
+            self.ahead = min(self.max_ahead, self.ahead * 2)
+            return
+        self._early += 1
+        if self._early >= ADAPT_AFTER_EARLY_PAGES and self.ahead > 1:
+            self._early = 0
+            self.ahead -= 1
 
     def _send(self, params: Mapping[str, Any]) -> requests.Response:
         return self.stream.send({**self.base, **params})
 
-    def _drop_inflight(self) -> None:
+    def drop_inflight(self) -> None:
         for _, future in self.inflight:
             future.cancel()
         self.inflight.clear()
@@ -561,6 +657,28 @@ def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 
 _MISSING = object()
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _convert(value: Any, allowed: frozenset[type]) -> Any:
+    """`value` as one of the `allowed` types without loss, else `_MISSING`."""
+    if isinstance(value, bool):
+        return _MISSING
+    if isinstance(value, int | float | decimal.Decimal) and str in allowed:
+        return str(value)
+    if isinstance(value, float | decimal.Decimal) and int in allowed and value == int(value):
+        return int(value)
+    if isinstance(value, str) and (decimal.Decimal in allowed or int in allowed):
+        if value.strip() == "" and type(None) in allowed:
+            return None
+        if _NUMBER.match(value):
+            number = decimal.Decimal(value)
+            if decimal.Decimal in allowed:
+                return number
+            if number == int(number):
+                return int(number)
+    if value == "" and type(None) in allowed:
+        return None
+    return _MISSING
 
 
 def _dotted(selector: str) -> str | None:

@@ -93,8 +93,23 @@ class SecretFilter(logging.Filter):
         return True
 
 
+#: SDK messages that only repeat, as a second ERROR line, a failure our own line explains.
+SDK_ECHOES = ("An unhandled error occurred while syncing", "Config validation failed")
+
+
+class OneErrorLineFilter(logging.Filter):
+    """Downgrades the SDK's echo of a failure to DEBUG: one failure, one ERROR line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING and str(record.msg).startswith(SDK_ECHOES):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 def install_secret_filter() -> None:
-    """Attach the filter to every handler of the root logger (once)."""
+    """Attach the filters to every handler of the root logger (once)."""
     for handler in logging.getLogger().handlers:
         if not any(isinstance(f, SecretFilter) for f in handler.filters):
             handler.addFilter(SecretFilter())
+            handler.addFilter(OneErrorLineFilter())

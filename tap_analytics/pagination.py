@@ -99,8 +99,12 @@ class Paginator(abc.ABC):
 
     def advance(self, page: Page) -> bool:
         """Record `page` and decide whether another request is needed."""
+        # A repeat while the announced total grew is records shifting (inserts at the
+        # head), which the client deduplicates; a repeat otherwise is a server that
+        # ignores the paging parameters.
+        grew = page.total is not None and self._total is not None and page.total > self._total
         if page.count and page.fingerprint is not None:
-            if page.fingerprint in self._seen:
+            if page.fingerprint in self._seen and not grew:
                 self.finished = True
                 msg = (
                     f"the server returned the same page again at {self.describe()}: it ignores "

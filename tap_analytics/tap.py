@@ -246,12 +246,16 @@ class TapAnalytics(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The SDK's schema check plus ours, every problem one line, before a sync."""
-        errors = super()._validate_config(raise_errors=False)
+        schema_errors = super()._validate_config(raise_errors=False)
         self._register_secrets()
         try:
             resolve_resources(self.config, for_sync=True)
         except ConfigErrors as exc:
-            errors = [*errors, *exc.errors]
+            # Ours name the setting and the fix; the SDK's schema messages would only
+            # repeat some of them less clearly.
+            errors = exc.errors
+        else:
+            errors = schema_errors
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors)
         return errors
@@ -389,6 +393,7 @@ class TapAnalytics(Tap):
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, with failures reported as one secret-free line."""
         command = super().get_singer_command()
+        install_secret_filter()
         command.excepthook = _one_line_excepthook(command.excepthook)  # type: ignore[attr-defined]
         # --discover runs while the arguments are parsed, before the command installs
         # its hook: install it now so discovery errors are one line too.
