@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   the main job: sandbox API -> meltano run (every seed API) -> embedded PostgreSQL
 #   make test   the whole test suite (what CI runs: .ci/run calls `make test`)
-.PHONY: setup demo test lint unit catalogs readme bench clean
+.PHONY: setup demo test lint unit e2e catalogs readme bench clean
 
 setup:  ## create .venv (tap + tools), .venv-meltano and the Meltano plugins
 	bash scripts/setup.sh
@@ -28,5 +28,8 @@ catalogs: setup  ## refresh catalog/ from --discover
 bench: setup
 	.venv/bin/python benchmarks/bench.py
 
+e2e: setup  ## the Meltano + PostgreSQL end-to-end tests only
+	.venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e
+
 clean:
-	rm -rf .venv .venv-meltano .meltano output
+	rm -rf .venv .venv-meltano .meltano .demo output

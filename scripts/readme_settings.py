@@ -1,7 +1,7 @@
 """Keep README.md's settings table equal to `tap-analytics --about --format=markdown`.
 
-    python scripts/readme_settings.py          # exit 1 and say so when the table is stale
-    python scripts/readme_settings.py --write  # rewrite the table in place
+python scripts/readme_settings.py          # exit 1 and say so when the table is stale
+python scripts/readme_settings.py --write  # rewrite the table in place
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 def settings_table() -> str:
     about = subprocess.run(
         [sys.executable, "-m", "tap_analytics", "--about", "--format=markdown"],
-        check=True, capture_output=True, text=True, cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     ).stdout
     lines = about.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("| Setting "))
