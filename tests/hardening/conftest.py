@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import SandboxServer
 from tap_analytics import retry
-from tests.integration.helpers import FakeClock
+from tests.fakes import FakeClock
 
 from .helpers import TapProcess
 

@@ -14,8 +14,7 @@ import pytest
 
 from sandbox import SandboxServer
 from tap_analytics import retry
-
-from .helpers import FakeClock
+from tests.fakes import FakeClock
 
 
 @pytest.fixture(autouse=True)

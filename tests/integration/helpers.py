@@ -8,7 +8,6 @@ import json
 import math
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,28 +35,6 @@ CLI_TIMEOUT = 60
 
 
 # --------------------------------------------------------------------------- clock
-class FakeClock:
-    """`retry.clock` and `retry.sleep`: sleeping advances the clock and is recorded."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += max(seconds, 0.0)
-
-    @property
-    def slept(self) -> float:
-        return sum(self.sleeps)
-
-
 def config_for(srv: SandboxServer, api: str, **top_level: Any) -> dict[str, Any]:
     """The seed config of `api` pointed at `srv`, with its current credentials."""
     return seed_config(api, srv.api_url(api), srv.credentials[api], **top_level)

@@ -10,8 +10,9 @@ import pytest
 
 from sandbox import SandboxServer
 from tap_analytics.client import AnalyticsStream
+from tests.fakes import FakeClock
 
-from .helpers import FakeClock, config_for, pages_needed, run_tap
+from .helpers import config_for, pages_needed, run_tap
 from .seeds import STREAMS
 
 

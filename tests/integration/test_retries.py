@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from sandbox import SandboxServer
+from tests.fakes import FakeClock
 
-from .helpers import FakeClock, config_for, error_lines, pages_needed, run_cli, run_tap
+from .helpers import config_for, error_lines, pages_needed, run_cli, run_tap
 from .seeds import STREAMS
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +13,7 @@ import pytest
 import requests
 
 from tap_analytics import retry
+from tests.fakes import FakeClock
 
 if TYPE_CHECKING:
     from tap_analytics.tap import TapAnalytics
@@ -63,26 +63,12 @@ def offset_server(
     return callback
 
 
-class FakeTime:
-    """Replaces `retry.sleep` and `retry.clock`: sleeping advances the clock, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += max(seconds, 0.0)
+FakeTime = FakeClock
 
 
 @pytest.fixture
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
-    fake = FakeTime()
+    fake = FakeClock()
     monkeypatch.setattr(retry, "sleep", fake.sleep)
     monkeypatch.setattr(retry, "clock", fake.clock)
     return fake

@@ -12,20 +12,13 @@ from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthentica
 
 from tap_analytics.auth import OAuth2Authenticator, build_authenticator, secrets_of
 from tap_analytics.errors import AuthError
+from tests.fakes import FakeClock
 
 TOKEN_URL = "https://auth.example.com/oauth/token"
 DATA_URL = "https://api.example.com/v1/events"
 CLIENT_ID = "client-id-unit"
 CLIENT_SECRET = "cs-UNIT-very-secret-4242"
 REFRESH_TOKEN = "rt-UNIT-first-refresh-0001"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def form(request: Any) -> dict[str, str]:
@@ -103,7 +96,7 @@ def test_http_basic_form_encodes_id_and_secret_before_base64(requests_mock: Any)
 
 
 def test_refresh_grant_rotation_never_resends_a_spent_token(requests_mock: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     requests_mock.post(TOKEN_URL, token_responses(
         {"access_token": "at-1", "expires_in": 60, "refresh_token": "rt-2"},
         {"access_token": "at-2", "expires_in": 60, "refresh_token": "rt-3"},
@@ -126,7 +119,7 @@ def test_refresh_grant_rotation_never_resends_a_spent_token(requests_mock: Any) 
 
 
 def test_token_is_reused_until_shortly_before_expiry(requests_mock: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     requests_mock.post(TOKEN_URL, token_responses(
         {"access_token": "at-1", "expires_in": 3600},
         {"access_token": "at-2", "expires_in": 3600},
@@ -142,7 +135,7 @@ def test_token_is_reused_until_shortly_before_expiry(requests_mock: Any) -> None
 
 
 def test_short_lived_tokens_are_used_before_renewing(requests_mock: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     requests_mock.post(TOKEN_URL, token_responses(
         {"access_token": "at-1", "expires_in": 10},
         {"access_token": "at-2", "expires_in": 10},
@@ -156,7 +149,7 @@ def test_short_lived_tokens_are_used_before_renewing(requests_mock: Any) -> None
 
 
 def test_token_without_expires_in_is_kept(requests_mock: Any) -> None:
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     requests_mock.post(TOKEN_URL, json={"access_token": "at-1"})
     auth = oauth(clock)
     authorization(auth)
@@ -171,7 +164,7 @@ def test_renew_after_unauthorized_once_per_generation(requests_mock: Any) -> Non
         {"access_token": "at-2", "expires_in": 3600},
         {"access_token": "at-3", "expires_in": 3600},
     ))
-    auth = oauth(FakeClock())
+    auth = oauth(FakeClock(start=0.0))
     authorization(auth)
     seen = auth.generation
     # Two requests failed with 401 under the same token: only the first renews.
