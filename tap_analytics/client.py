@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cached_property
@@ -429,7 +429,14 @@ class AnalyticsStream(RESTStream[Any]):
         keys = self.spec.primary_key
         if not keys or not records:
             return records
-        page_keys = [tuple(str(r.get(k)) for k in keys) for r in records]
+        page_keys: list[Hashable]
+        if len(keys) == 1:  # the common case, kept cheap: it runs for every record
+            only = keys[0]
+            page_keys = [r.get(only) for r in records]
+            if not all(isinstance(key, str | int) for key in page_keys):
+                page_keys = [str(key) for key in page_keys]
+        else:
+            page_keys = [tuple(str(r.get(k)) for k in keys) for r in records]
         fresh = [r for r, key in zip(records, page_keys, strict=True) if key not in recent]
         recent.add(page_keys)
         if len(fresh) < len(records):
@@ -571,12 +578,12 @@ class _RecentKeys:
     """The primary keys of the last few pages: bounded memory, whatever the stream size."""
 
     def __init__(self, pages: int) -> None:
-        self.pages: deque[set[tuple[str, ...]]] = deque(maxlen=pages)
+        self.pages: deque[set[Hashable]] = deque(maxlen=pages)
 
     def __contains__(self, key: object) -> bool:
         return any(key in page for page in self.pages)
 
-    def add(self, keys: Iterable[tuple[str, ...]]) -> None:
+    def add(self, keys: Iterable[Hashable]) -> None:
         self.pages.append(set(keys))
 
 
@@ -724,6 +731,13 @@ def cursor_order(value: Any) -> tuple[int, Any]:
         return (0, decimal.Decimal(value))
     if isinstance(value, datetime):
         return (1, value if value.tzinfo else value.replace(tzinfo=UTC))
+    if type(value) is str and not value.isdigit():
+        try:  # the common case first: an ISO 8601 timestamp
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return (1, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     text = str(value)
     if _NUMBER.match(text):
         return (0, decimal.Decimal(text))
