@@ -70,6 +70,8 @@ JSON_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 #: Pages that arrive before they are needed, in a row, before the look-ahead shrinks.
 ADAPT_AFTER_EARLY_PAGES = 3
+#: At zero look-ahead, how often one page is fetched ahead to test for latency.
+PROBE_EVERY_PAGES = 16
 
 #: How often a long sync reports progress.
 PROGRESS_INTERVAL_SECONDS = 5.0
@@ -598,8 +600,8 @@ class _PageFetcher:
     How far ahead it looks adapts: when a page is still in flight as the records of
     the previous one are done, latency dominates and the look-ahead doubles (up to the
     window); when pages keep arriving before they are needed, record processing
-    dominates and the look-ahead shrinks, since idle requests would only compete with
-    it for the interpreter.
+    dominates and the look-ahead shrinks, down to none (requests from the main thread,
+    with an occasional probe), since threads would only compete for the interpreter.
     """
 
     def __init__(self, stream: AnalyticsStream, base: Mapping[str, Any], window: int) -> None:
@@ -608,6 +610,7 @@ class _PageFetcher:
         self.max_ahead = window - 1
         self.ahead = self.max_ahead
         self._early = 0
+        self._since_probe = 0
         self.pool = ThreadPoolExecutor(window - 1, f"{stream.name}-page") if window > 1 else None
         self.inflight: deque[tuple[tuple[tuple[str, Any], ...], Future[requests.Response]]] = deque()
 
@@ -632,6 +635,8 @@ class _PageFetcher:
             len(self.inflight) > len(ahead)
         ):
             self.drop_inflight()
+        if self.ahead == 0:
+            self._probe()
         for params in ahead[len(self.inflight) : self.ahead]:
             self.inflight.append((_key(params), self.pool.submit(self._send, params)))
         if future is None:
@@ -642,12 +647,21 @@ class _PageFetcher:
     def _adapt(self, *, ready: bool) -> None:
         if not ready:
             self._early = 0
-            self.ahead = min(self.max_ahead, self.ahead * 2)
+            self.ahead = min(self.max_ahead, max(1, self.ahead * 2))
             return
         self._early += 1
-        if self._early >= ADAPT_AFTER_EARLY_PAGES and self.ahead > 1:
+        if self._early >= ADAPT_AFTER_EARLY_PAGES and self.ahead > 0:
             self._early = 0
             self.ahead -= 1
+
+    def _probe(self) -> None:
+        """At zero look-ahead (pages come faster than records are processed), look one
+        page ahead now and then, to notice when latency starts to matter again."""
+        self._since_probe += 1
+        if self._since_probe >= PROBE_EVERY_PAGES:
+            self._since_probe = 0
+            self.ahead = 1
+            self._early = ADAPT_AFTER_EARLY_PAGES - 1  # one early page and it is 0 again
 
     def _send(self, params: Mapping[str, Any]) -> requests.Response:
         return self.stream.send({**self.base, **params})
