@@ -229,10 +229,6 @@ class OAuth2Authenticator(OAuthAuthenticator):
             hint = "check client.auth.client_id and client.auth.client_secret"
         return f"token request to {url} was refused: HTTP {response.status_code}{error}; {hint}"
 
-    def handle_error(self, *, content: str, status_code: int | None) -> None:
-        """Never log the token endpoint's body: it may echo credentials."""
-        logger.error("OAuth2 token request failed with HTTP %s", status_code or "unknown")
-
 
 class RefreshTokenStore:
     """Keeps the newest refresh token on disk, so a rotation survives the process.

@@ -114,10 +114,6 @@ def find_builtin(name: str, path: str | None = None) -> BuiltinResource | None:
     return None
 
 
-def builtin_names() -> list[str]:
-    return sorted({b.name for b in BUILTIN_RESOURCES})
-
-
 @cache
 def load_schema(api: str, name: str) -> dict[str, Any]:
     text = resources.files("tap_analytics").joinpath(f"schemas/{api}/{name}.json").read_text()
