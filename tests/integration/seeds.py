@@ -62,17 +62,23 @@ def _offset(path: str, limit: int, **extra: Any) -> dict[str, Any]:
     return {"path": path, "data_selector": "data", "paginator": {"type": "offset", "limit": limit, **extra}}
 
 
+def _oauth2(base_url: str, creds: dict[str, str], **extra: str) -> dict[str, Any]:
+    """The seeds' OAuth2 client: the sandbox's client credentials and token URL."""
+    return {
+        "type": "oauth2",
+        "client_id": creds["client_id"],
+        "client_secret": creds["client_secret"],
+        **extra,
+        "token_url": f"{base_url}/oauth/token",
+    }
+
+
 def devplatform(base_url: str, creds: dict[str, str]) -> dict[str, Any]:
     """Seed 000: OAuth2 client credentials; events, organizations, repositories."""
     return {
         "client": {
             "base_url": base_url,
-            "auth": {
-                "type": "oauth2",
-                "client_id": creds["client_id"],
-                "client_secret": creds["client_secret"],
-                "token_url": f"{base_url}/oauth/token",
-            },
+            "auth": _oauth2(base_url, creds),
             "error_handler": copy.deepcopy(DEFAULT_ERROR_HANDLER),
         },
         "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
@@ -89,12 +95,7 @@ def generic(base_url: str, creds: dict[str, str]) -> dict[str, Any]:
     return {
         "client": {
             "base_url": base_url,
-            "auth": {
-                "type": "oauth2",
-                "client_id": creds["client_id"],
-                "client_secret": creds["client_secret"],
-                "token_url": f"{base_url}/oauth/token",
-            },
+            "auth": _oauth2(base_url, creds),
             "error_handler": copy.deepcopy(DEFAULT_ERROR_HANDLER),
         },
         "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
@@ -107,13 +108,7 @@ def helpdesk(base_url: str, creds: dict[str, str]) -> dict[str, Any]:
     return {
         "client": {
             "base_url": base_url,
-            "auth": {
-                "type": "oauth2",
-                "client_id": creds["client_id"],
-                "client_secret": creds["client_secret"],
-                "refresh_token": creds["refresh_token"],
-                "token_url": f"{base_url}/oauth/token",
-            },
+            "auth": _oauth2(base_url, creds, refresh_token=creds["refresh_token"]),
         },
         "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
         "resources": [
