@@ -51,6 +51,8 @@ class Paginator(abc.ABC):
     _largest_page: int = field(default=0, init=False)
     _last_count: int = field(default=0, init=False)
     _total: int | None = field(default=None, init=False)
+    #: The largest total announced so far: only a total beyond it excuses a repeated page.
+    _highest_total: int | None = field(default=None, init=False)
     _seen: set[int] = field(default_factory=set, init=False)
 
     @abc.abstractmethod
@@ -99,10 +101,16 @@ class Paginator(abc.ABC):
 
     def advance(self, page: Page) -> bool:
         """Record `page` and decide whether another request is needed."""
-        # A repeat while the announced total grew is records shifting (inserts at the
-        # head), which the client deduplicates; a repeat otherwise is a server that
-        # ignores the paging parameters.
-        grew = page.total is not None and self._total is not None and page.total > self._total
+        # A repeat while the announced total reached a new high is records shifting
+        # (inserts at the head), which the client deduplicates; a repeat otherwise is a
+        # server that ignores the paging parameters. Comparing with the highest total, not
+        # the last one, keeps a server whose total only wobbles from excusing repeats
+        # forever: each excuse needs a total never seen before, so the walk ends.
+        grew = (
+            page.total is not None
+            and self._highest_total is not None
+            and page.total > self._highest_total
+        )
         if page.count and page.fingerprint is not None:
             if page.fingerprint in self._seen and not grew:
                 self.finished = True
@@ -120,6 +128,7 @@ class Paginator(abc.ABC):
         self._last_count = page.count
         if page.total is not None:
             self._total = page.total
+            self._highest_total = max(page.total, self._highest_total or page.total)
         if page.count == 0:
             self.finished = True
             return False
