@@ -289,7 +289,8 @@ class AnalyticsStream(RESTStream[Any]):
                 if found is None:
                     seen = f"{selector!r} is null"
                 elif isinstance(body, dict):
-                    seen = "the body has only: " + (", ".join(sorted(body)[:10]) or "no keys")
+                    keys = ", ".join(repr(key) for key in sorted(body)[:10])
+                    seen = "the body has only: " + (keys or "no keys")
                 else:
                     seen = f"the body is a {type(body).__name__}"
                 msg = (
@@ -480,37 +481,65 @@ class AnalyticsStream(RESTStream[Any]):
     @cached_property
     def _field_types(self) -> dict[str, frozenset[type]]:
         """For each typed field, the Python types a decoded JSON value may have."""
-        python_types: dict[str, tuple[type, ...]] = {
-            "string": (str,), "integer": (int,), "number": (int, decimal.Decimal, float),
-            "boolean": (bool,), "object": (dict,), "array": (list,), "null": (type(None),),
-        }
         fields: dict[str, frozenset[type]] = {}
         for name, prop in self.schema.get("properties", {}).items():
-            kinds = _types(prop)
-            if kinds and all(k in python_types for k in kinds):
-                fields[name] = frozenset(t for k in kinds for t in python_types[k])
+            allowed = _python_types(prop)
+            if allowed is not None:
+                fields[name] = allowed
         return fields
+
+    @cached_property
+    def _item_types(self) -> dict[str, frozenset[type]]:
+        """For each array field whose items are typed, the types an item may have."""
+        items: dict[str, frozenset[type]] = {}
+        for name, prop in self.schema.get("properties", {}).items():
+            item_schema = prop.get("items")
+            if "array" in _types(prop) and isinstance(item_schema, Mapping):
+                allowed = _python_types(item_schema)
+                if allowed is not None:
+                    items[name] = allowed
+        return items
 
     def _conform(self, row: dict[str, Any]) -> None:
         """Make each value fit its declared type, converting only where nothing is lost
         (a number into a string field, a numeric string into a number field), and fail
         clearly otherwise: a target must never receive a record its schema refuses."""
-        fields = self._field_types
+        fields, item_types = self._field_types, self._item_types
+        properties = self.schema["properties"]
         for name, value in row.items():
             allowed = fields.get(name)
-            if allowed is None or type(value) in allowed:
+            if allowed is None:
                 continue
-            converted = _convert(value, allowed)
-            if converted is _MISSING:
-                wanted = "/".join(sorted(_types(self.schema["properties"][name])))
-                msg = (
-                    f"stream {self.name}: record {self._describe(row)} from "
-                    f"{redact_url(self.url)} has {name}={str(value)[:40]!r} "
-                    f"({type(value).__name__}), but the schema says {wanted}; declare the "
-                    "field's real type in the resource's schema"
-                )
-                raise TapAnalyticsError(msg)
-            row[name] = converted
+            fitted = value
+            if type(value) not in allowed:
+                row[name] = fitted = self._converted(row, name, value, allowed, properties[name])
+            if type(fitted) is list and name in item_types:
+                item_allowed = item_types[name]
+                for index, item in enumerate(fitted):
+                    if type(item) not in item_allowed:
+                        fitted[index] = self._converted(
+                            row, f"{name}[{index}]", item, item_allowed, properties[name]["items"]
+                        )
+
+    def _converted(
+        self,
+        row: Mapping[str, Any],
+        name: str,
+        value: Any,
+        allowed: frozenset[type],
+        prop: Mapping[str, Any],
+    ) -> Any:
+        converted = _convert(value, allowed)
+        if converted is _MISSING:
+            wanted = "/".join(sorted(_types(prop)))
+            msg = (
+                f"stream {self.name}: record {self._describe(row)} from "
+                f"{redact_url(self.url)} has {name}={str(value)[:40]!r} "
+                f"({type(value).__name__}), but the schema says {wanted}; declare the "
+                "field's real type in the resource's schema"
+            )
+            raise TapAnalyticsError(msg)
+        return converted
 
     @cached_property
     def _known_fields(self) -> frozenset[str] | None:
@@ -730,6 +759,21 @@ def _as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, decimal.Decimal, float),
+    "boolean": (bool,), "object": (dict,), "array": (list,), "null": (type(None),),
+}
+
+
+def _python_types(prop: Mapping[str, Any]) -> frozenset[type] | None:
+    """The Python types a decoded JSON value of schema `prop` may have; None when the
+    schema does not pin them down (no type, or a type this check does not know)."""
+    kinds = _types(prop)
+    if not kinds or not all(k in _JSON_TYPES for k in kinds):
+        return None
+    return frozenset(t for k in kinds for t in _JSON_TYPES[k])
 
 
 def _types(prop: Mapping[str, Any]) -> list[str]:

@@ -538,6 +538,39 @@ def test_integer_ids_become_strings_for_string_fields(requests_mock: Any, capsys
     assert record["count"] == 3
 
 
+TAGGED = {
+    "type": "object",
+    "properties": {
+        "id": {"type": ["string"]},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+    },
+}
+
+
+def test_array_items_are_conformed_like_fields(requests_mock: Any, capsys: Any) -> None:
+    requests_mock.get(THINGS_URL, json={"data": [{"id": "1", "tags": ["a", 2, 3.5]}]})
+    [message] = synced(cfg(things(schema=TAGGED)), capsys)
+    assert message["record"]["tags"] == ["a", "2", "3.5"]
+
+
+def test_an_array_item_of_the_wrong_type_is_a_clear_error(requests_mock: Any, capsys: Any) -> None:
+    """A null in a list of strings would be refused by a target validating the schema."""
+    requests_mock.get(THINGS_URL, json={"data": [{"id": "1", "tags": ["a", None]}]})
+    with pytest.raises(TapAnalyticsError) as caught:
+        synced(cfg(things(schema=TAGGED)), capsys)
+    message = str(caught.value)
+    assert "tags[1]=" in message
+    assert "schema says string" in message
+    assert "id='1'" in message
+
+
+def test_a_field_of_the_wrong_type_is_a_clear_error(requests_mock: Any, capsys: Any) -> None:
+    requests_mock.get(THINGS_URL, json={"data": [{"id": "1", "count": "many"}]})
+    with pytest.raises(TapAnalyticsError) as caught:
+        synced(cfg(), capsys)
+    assert "count='many' (str), but the schema says integer/null" in str(caught.value)
+
+
 def test_fields_beyond_the_schema_are_dropped(requests_mock: Any, capsys: Any) -> None:
     requests_mock.get(THINGS_URL, json={"data": [{"id": "1", "followers": 10, "name": "a"}]})
     [message] = synced(cfg(), capsys)
