@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   the main job: sandbox API -> meltano run (every seed API) -> embedded PostgreSQL
 #   make test   the whole test suite (what CI runs: .ci/run calls `make test`)
-.PHONY: setup demo test lint unit e2e catalogs readme bench clean
+.PHONY: setup demo test lint unit fuzz e2e catalogs readme bench clean
 
 setup:  ## create .venv (tap + tools), .venv-meltano and the Meltano plugins
 	bash scripts/setup.sh
@@ -18,6 +18,9 @@ test: lint
 
 unit: setup  ## the fast part: unit + integration tests only
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/sandbox
+
+fuzz: setup  ## property tests on fresh random examples, many of them (make test replays a fixed set)
+	HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest -q -p no:cacheprovider tests/hardening/test_property_parsing.py tests/unit/test_pagination.py
 
 readme: setup  ## refresh the settings table in README.md
 	.venv/bin/python scripts/readme_settings.py --write

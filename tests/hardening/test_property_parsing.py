@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import jsonschema
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tap_analytics.client import AnalyticsStream
@@ -48,9 +48,6 @@ SCHEMA = {
     },
 }
 FIELDS = list(SCHEMA["properties"])
-PROPERTY_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
-)
 
 json_scalars = (
     st.none()
@@ -133,8 +130,8 @@ def _assert_one_line(exc: BaseException, naming: str = "") -> None:
 
 
 # ---------------------------------------------------------------------- parse_page
-@PROPERTY_SETTINGS
 @given(body=bodies)
+@example(body={"\n": None})  # a key the error message names must not break its one line
 def test_parse_page_returns_records_or_a_clear_error(stream: AnalyticsStream, body: Any) -> None:
     try:
         found, total = stream.parse_page(_response(json.dumps(body).encode()))
@@ -146,7 +143,6 @@ def test_parse_page_returns_records_or_a_clear_error(stream: AnalyticsStream, bo
     assert total is None or isinstance(total, int)
 
 
-@PROPERTY_SETTINGS
 @given(
     raw=st.binary(max_size=200),
     # What an HTTP header can hold: no control characters.
@@ -161,7 +157,6 @@ def test_parse_page_of_arbitrary_bytes(stream: AnalyticsStream, raw: bytes, cont
     assert isinstance(found, list)
 
 
-@PROPERTY_SETTINGS
 @given(body=bodies, cut=st.integers(1, 400))
 def test_parse_page_of_truncated_json(stream: AnalyticsStream, body: Any, cut: int) -> None:
     text = json.dumps(body).encode()
@@ -171,8 +166,8 @@ def test_parse_page_of_truncated_json(stream: AnalyticsStream, body: Any, cut: i
         _assert_one_line(exc)
 
 
-@PROPERTY_SETTINGS
 @given(rows=st.lists(st.one_of(records, plausible_records), min_size=1, max_size=5))
+@example(rows=[{"id": "0", "updated_at": "2000-01-01T00:00:00Z", "tags": [None]}])
 def test_records_are_schema_valid_or_a_clear_error(
     stream: AnalyticsStream, rows: list[dict[str, Any]]
 ) -> None:
@@ -213,7 +208,6 @@ def honest_servers(draw: st.DrawFn) -> tuple[int, int, bool]:
     return draw(st.integers(0, 80)), draw(st.integers(1, 25)), draw(st.booleans())
 
 
-@PROPERTY_SETTINGS
 @given(server=honest_servers(), limit=st.integers(1, 40), start=st.integers(0, 3))
 def test_offset_paging_against_an_honest_server_reads_everything_once(
     server: tuple[int, int, bool], limit: int, start: int
@@ -234,7 +228,6 @@ def test_offset_paging_against_an_honest_server_reads_everything_once(
     assert requests_made <= pages + (0 if with_total else 1)
 
 
-@PROPERTY_SETTINGS
 @given(server=honest_servers(), limit=st.integers(1, 40), window=st.integers(1, 5))
 def test_offset_guesses_match_the_pages_asked_for(
     server: tuple[int, int, bool], limit: int, window: int
@@ -259,7 +252,6 @@ def test_offset_guesses_match_the_pages_asked_for(
         assert guesses == asked[step + 2 : step + 2 + len(guesses)], (step, guesses, asked)
 
 
-@PROPERTY_SETTINGS
 @given(server=honest_servers(), limit=st.one_of(st.none(), st.integers(1, 40)), base=st.integers(0, 1))
 def test_page_number_paging_against_an_honest_server_reads_everything_once(
     server: tuple[int, int, bool], limit: int | None, base: int
@@ -287,8 +279,9 @@ answers = st.lists(
 )
 
 
-@PROPERTY_SETTINGS
 @given(table=answers, kind=st.sampled_from(["offset", "page_number"]), limit=st.integers(1, 20))
+# Found in CI: a total that falls and rises again once excused the same page forever.
+@example(table=[([0], 4), ([0, 0], 5), ([0, 0], 6)], kind="page_number", limit=1)
 def test_paging_against_any_finite_server_ends(
     table: list[tuple[list[int], int | None]], kind: str, limit: int
 ) -> None:
@@ -311,7 +304,6 @@ def test_paging_against_any_finite_server_ends(
         _assert_one_line(exc)
 
 
-@PROPERTY_SETTINGS
 @given(saved=json_values, kind=st.sampled_from(["offset", "page_number"]))
 def test_restoring_any_saved_paging_state_is_safe(saved: Any, kind: str) -> None:
     """A resumed run's `bookmarks.<stream>.paging` may be anything a user or a target wrote:
@@ -324,7 +316,6 @@ def test_restoring_any_saved_paging_state_is_safe(saved: Any, kind: str) -> None
 
 
 # ---------------------------------------------------------------------- the whole page loop
-@PROPERTY_SETTINGS
 @given(table=st.lists(bodies, min_size=1, max_size=5), concurrency=st.sampled_from([1, 3]))
 def test_the_stream_page_loop_ends_on_any_finite_server(table: list[Any], concurrency: int) -> None:
     """`request_records` (parse, paginate, skip repeats, max pages) against a server whose
