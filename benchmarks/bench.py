@@ -56,6 +56,10 @@ STATIC_AUTH = {"timetracking": "bearer", "statuspage": "api_key"}
 TAP_WINDOW = 8  # tap-analytics' default max_concurrent_requests
 RECORD_PATTERNS = (b'\n{"type":"RECORD"', b'\n{"type": "RECORD"')
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: Every child runs with Python's default buffered stdout: an inherited PYTHONUNBUFFERED
+#: (set on some machines and CI images) would make each write of the raw loop a syscall
+#: and flatter the tap, which buffers its output itself.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 
 
 # ----------------------------------------------------------------------------- sandbox
@@ -77,7 +81,8 @@ class Sandbox:
         ]
         with open(self.log_path, "wb") as log:
             # unbuffered: select() on the pipe must see every line readline() has not taken
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, bufsize=0)
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env=CHILD_ENV, stdout=subprocess.PIPE,
+                                         stderr=log, bufsize=0)
         try:
             first = self._readline(15.0)
             if not first.startswith("sandbox listening on "):
@@ -255,7 +260,7 @@ def run_child(
     With `patterns` None the child's stdout is /dev/null and nothing is counted (-1)."""
     with open(stderr_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=CHILD_ENV, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL if patterns is None else subprocess.PIPE,
                                 stderr=err)
     counter: LineCounter | None = None
