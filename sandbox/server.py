@@ -364,6 +364,9 @@ class SandboxServer:
         self._injected: list[tuple[str, deque[Fault]]] = []
         self._log: list[dict[str, Any]] = []
         self._data_counts: dict[str, int] = {}
+        #: Data requests being served right now, and the most there ever were at once.
+        self._in_progress = 0
+        self._peak_in_progress = 0
         self._token_counts: dict[str, int] = {}
         self._request_count = 0
         self._creds: dict[str, dict[str, str]] = {
@@ -491,6 +494,12 @@ class SandboxServer:
             return self._data_counts.get(resource_key, 0)
 
     @property
+    def peak_concurrency(self) -> int:
+        """The most data requests that were being served at the same moment."""
+        with self._lock:
+            return self._peak_in_progress
+
+    @property
     def token_requests(self) -> dict[str, int]:
         with self._lock:
             return {api: self._token_counts.get(api, 0) for api in OAUTH_APIS}
@@ -501,6 +510,7 @@ class SandboxServer:
             self._data_counts.clear()
             self._token_counts.clear()
             self._request_count = 0
+            self._peak_in_progress = 0
 
     def records(self, resource_key: str) -> list[Record]:
         """Ground truth: the resource's current records, in serving order (deep copies)."""
@@ -517,6 +527,7 @@ class SandboxServer:
                 "requests": self._request_count,
                 "token_requests": self.token_requests,
                 "data_requests": dict(self._data_counts),
+                "peak_concurrency": self._peak_in_progress,
                 "records": {k: len(c) for k, c in self._collections.items()},
             }
 
@@ -781,21 +792,32 @@ class SandboxServer:
         key = spec.key
         with self._lock:
             self._data_counts[key] = self._data_counts.get(key, 0) + 1
+            self._in_progress += 1
+            self._peak_in_progress = max(self._peak_in_progress, self._in_progress)
+        try:
+            return self._serve_data(spec, method, path, query), key
+        finally:
+            with self._lock:
+                self._in_progress -= 1
+
+    def _serve_data(
+        self, spec: ResourceSpec, method: str, path: str, query: dict[str, str]
+    ) -> _Response:
         if method != "GET":
-            return _json(405, {"error": "method_not_allowed"}, [("Allow", "GET")]), key
+            return _json(405, {"error": "method_not_allowed"}, [("Allow", "GET")])
         if self.latency_ms > 0:
             time.sleep(self.latency_ms / 1000)
         fault = self._next_fault(path, data=True)
         early = self._apply_fault(fault)
         if early is not None:
-            return early, key
+            return early
         try:
             resp = self._page(spec, query)
         except _BadRequest as exc:
-            return _json(400, {"error": "invalid_request", "error_description": str(exc)}), key
+            return _json(400, {"error": "invalid_request", "error_description": str(exc)})
         if fault == "truncated":
             resp.body = resp.body[: max(1, len(resp.body) // 2)]
-        return resp, key
+        return resp
 
     @staticmethod
     def _int_param(query: dict[str, str], name: str, default: int, minimum: int) -> int:

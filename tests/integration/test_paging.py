@@ -259,3 +259,16 @@ def test_concurrency_on_off_equivalent_under_random_faults(
         _assert_stream_complete(sequential, sandbox, name, key)
     assert concurrent.record_sequence() == sequential.record_sequence()
     assert concurrent.state == sequential.state
+
+
+@pytest.mark.sandbox(records=2000, latency_ms=60)
+@pytest.mark.parametrize("concurrency", [1, 3, 8])
+def test_requests_in_flight_fill_but_never_exceed_max_concurrent_requests(
+    sandbox: SandboxServer, concurrency: int
+) -> None:
+    """The pool bounds the requests in flight at max_concurrent_requests, and with
+    latency to hide, the look-ahead keeps every one of them busy."""
+    config = _only(config_for(sandbox, "timetracking", max_concurrent_requests=concurrency), "clients")
+    result = run_tap(config)  # 20 pages of 100
+    _assert_stream_complete(result, sandbox, "clients", "timetracking/clients")
+    assert sandbox.peak_concurrency == concurrency
