@@ -18,21 +18,25 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Generator, Hashable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
 
 import msgspec
 import requests
+from singer_sdk.contrib.msgspec import encoder as singer_encoder
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams import RESTStream
 
 from tap_analytics import retry
 from tap_analytics.auth import OAuth2Authenticator
 from tap_analytics.errors import TapAnalyticsError, redact_url
+from tap_analytics.output import SingerOutput
 from tap_analytics.pagination import Page, Paginator, PagingError
 from tap_analytics.spec import ResourceSpec, parse_datetime
 
@@ -73,6 +77,14 @@ ADAPT_AFTER_EARLY_PAGES = 3
 #: At zero look-ahead, how often one page is fetched ahead to test for latency.
 PROBE_EVERY_PAGES = 16
 
+#: Where the SDK keeps a bookmark until the stream completes (then it becomes the
+#: stream's `replication_key_value`), and the note it carries.
+PROGRESS_MARKERS = "progress_markers"
+PROGRESS_NOTE = (
+    "Becomes replication_key_value when the stream completes; an interrupted sync "
+    "resumes from 'paging'."
+)
+
 #: How often a long sync reports progress.
 PROGRESS_INTERVAL_SECONDS = 5.0
 
@@ -85,7 +97,21 @@ STATUS_ADVICE = {
 
 
 class AnalyticsStream(RESTStream[Any]):
-    """A stream of one API resource, configured entirely by its `ResourceSpec`."""
+    """A stream of one API resource, configured entirely by its `ResourceSpec`.
+
+    The SDK's record loop (`_sync_records`) stays (wrapped to flush the buffered output
+    however it ends); three of its per-record steps are replaced because they cost more
+    than everything else a record needs:
+
+    * `_write_record_message`: when no stream map, flattening or deselected field
+      applies, a record is encoded straight into the output buffer after a prefix built
+      once (the SDK builds a message object, walks the selection mask and the maps);
+    * `_increment_stream_state`: the bookmark moves once per page, to the page's latest
+      value by instant (the SDK compares every record's value as a string, so
+      `...00.5Z` sorts before `...00Z` and offsets are ignored);
+    * `_process_record`: these streams have no children and no partitions.
+    Each falls back to the SDK's own step whenever its shortcut does not apply.
+    """
 
     is_sorted = False
 
@@ -107,6 +133,10 @@ class AnalyticsStream(RESTStream[Any]):
         self.retries_made = 0
         self._counter_lock = threading.Lock()
         self._reported_unknown: set[str] = set()
+        #: The latest replication value emitted so far, with its sort key.
+        self._latest_cursor: tuple[tuple[int, Any], Any] | None = None
+        #: The end of every RECORD line of the current page (its time_extracted).
+        self._record_tail = b""
 
     # --- settings the SDK asks for -------------------------------------------------
 
@@ -147,15 +177,31 @@ class AnalyticsStream(RESTStream[Any]):
                 params[incremental.start_param] = start
         return params
 
-    def build_request(self, params: Mapping[str, Any]) -> requests.PreparedRequest:
+    @cached_property
+    def _request_template(self) -> tuple[requests.PreparedRequest, str]:
+        """What every page request of this stream shares -- method, URL, headers --
+        prepared once, with the separator its query parameters follow. Preparing a
+        request from scratch costs more CPU than sending it (and session cookies are not
+        replayed: the APIs authenticate with tokens and keys, not cookies)."""
         request = requests.Request(
             method=self.spec.method,
             url=self.url,
-            params={k: v for k, v in params.items() if v is not None},
             headers={"User-Agent": self.user_agent, "Accept": "application/json",
                      **self.spec.headers},
         )
-        return self.requests_session.prepare_request(request)
+        prepared = self.requests_session.prepare_request(request)
+        return prepared, "&" if urlsplit(prepared.url or "").query else "?"
+
+    def build_request(self, params: Mapping[str, Any]) -> requests.PreparedRequest:
+        template, separator = self._request_template
+        prepared = template.copy()
+        pairs = [(k, v) for k, v in params.items() if v is not None]
+        if pairs:
+            if all(type(v) is str or type(v) is int for _, v in pairs):
+                prepared.url = f"{template.url}{separator}{urlencode(pairs)}"
+            else:  # lists, booleans, floats: exactly as requests encodes them
+                prepared.prepare_url(template.url, pairs)
+        return prepared
 
     def send(self, params: Mapping[str, Any]) -> requests.Response:
         """One page, with the spec's retry policy and one renewal after a 401.
@@ -313,14 +359,29 @@ class AnalyticsStream(RESTStream[Any]):
                 raise TapAnalyticsError(msg)
         return items
 
-    def fingerprint(self, records: list[dict[str, Any]]) -> int | None:
-        """A digest of the page's keys, so the paginator can spot a repeated page."""
-        if not records:
-            return None
+    def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None:
+        """Each record's primary key, for spotting repeated pages and records; None for
+        a stream without one."""
         keys = self.spec.primary_key
         if not keys:
+            return None
+        if len(keys) == 1:  # the common case, kept cheap: it runs for every record
+            only = keys[0]
+            page_keys: list[Hashable] = [r.get(only) for r in records]
+            if all(type(key) is str or type(key) is int for key in page_keys):
+                return page_keys
+            return [str(key) for key in page_keys]
+        return [tuple(str(r.get(k)) for k in keys) for r in records]
+
+    @staticmethod
+    def fingerprint(records: list[dict[str, Any]], keys: list[Hashable] | None) -> int | None:
+        """A digest of the page (of its keys when it has them), so the paginator can
+        spot a repeated page."""
+        if not records:
+            return None
+        if keys is None:
             return hash(msgspec.json.encode(records))
-        return hash(tuple(tuple(str(r.get(k)) for k in keys) for r in records))
+        return hash(tuple(keys))
 
     # --- the page loop --------------------------------------------------------------
 
@@ -334,13 +395,14 @@ class AnalyticsStream(RESTStream[Any]):
         With a total the guesses stop where the data does. Without one, a guess can
         land past the end, so it is made only when `speculative_paging` allows
         spending up to the window on requests beyond the data."""
-        window = self.concurrency - 1
-        if window <= 0 or not (paginator.knows_total or self.config.get("speculative_paging")):
+        window = self.concurrency
+        if window <= 1 or not (paginator.knows_total or self.config.get("speculative_paging")):
             return []
         return paginator.speculate(window)
 
     def request_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         paginator = self.spec.paginator.new()
+        self._latest_cursor = None
         if not self._resume_paging(paginator):
             self._mark_done()
             return
@@ -357,6 +419,7 @@ class AnalyticsStream(RESTStream[Any]):
                 response = fetcher.fetch(paginator.params(), self.pages_ahead(paginator))
                 counter.increment()
                 records, total = self.parse_page(response)
+                self._record_tail = self._tail_at(datetime.now(UTC))
                 if total is not None and last_total is not None and total != last_total:
                     # The collection changed mid-sync: pages fetched ahead may predate the
                     # change, and one announcing a smaller total did. Fetch afresh.
@@ -367,9 +430,10 @@ class AnalyticsStream(RESTStream[Any]):
                 last_total = total if total is not None else last_total
                 where = f"stream {self.name}: GET {redact_url(response.url or self.url)}"
                 self._check_page_size(paginator, len(records), where)
+                keys = self.page_keys(records)
                 try:
                     more = paginator.advance(
-                        Page(len(records), total, self.fingerprint(records))
+                        Page(len(records), total, self.fingerprint(records, keys))
                     )
                 except PagingError as exc:
                     raise TapAnalyticsError(f"{where}: {exc}") from None
@@ -380,7 +444,8 @@ class AnalyticsStream(RESTStream[Any]):
                         "endpoint.paginator.maximum_offset/maximum_page or max_pages_per_stream"
                     )
                     raise TapAnalyticsError(msg)
-                yield from self._unseen(records, recent)
+                yield from self._unseen(records, keys, recent)
+                self._advance_bookmark()
                 progress.update(len(records))
                 if not more:
                     break
@@ -426,22 +491,16 @@ class AnalyticsStream(RESTStream[Any]):
         self.state_manager.is_flushed = False
         self._write_state_message()
 
-    def _unseen(self, records: list[dict[str, Any]], recent: _RecentKeys) -> list[dict[str, Any]]:
+    def _unseen(
+        self, records: list[dict[str, Any]], keys: list[Hashable] | None, recent: _RecentKeys
+    ) -> list[dict[str, Any]]:
         """Drop records already emitted from a recent page: inserts at the head of the
         collection during an offset sync push read records onto later pages."""
-        keys = self.spec.primary_key
-        if not keys or not records:
+        if keys is None or not records:
             return records
-        page_keys: list[Hashable]
-        if len(keys) == 1:  # the common case, kept cheap: it runs for every record
-            only = keys[0]
-            page_keys = [r.get(only) for r in records]
-            if not all(isinstance(key, str | int) for key in page_keys):
-                page_keys = [str(key) for key in page_keys]
-        else:
-            page_keys = [tuple(str(r.get(k)) for k in keys) for r in records]
-        fresh = [r for r, key in zip(records, page_keys, strict=True) if key not in recent]
-        recent.add(page_keys)
+        seen = recent.seen
+        fresh = [r for r, key in zip(records, keys, strict=True) if key not in seen]
+        recent.add(keys)
         if len(fresh) < len(records):
             self.logger.info(
                 "%s: %d records reappeared on a later page (records were inserted during the "
@@ -504,22 +563,22 @@ class AnalyticsStream(RESTStream[Any]):
         """Make each value fit its declared type, converting only where nothing is lost
         (a number into a string field, a numeric string into a number field), and fail
         clearly otherwise: a target must never receive a record its schema refuses."""
-        fields, item_types = self._field_types, self._item_types
-        properties = self.schema["properties"]
+        fields = self._field_types
         for name, value in row.items():
             allowed = fields.get(name)
-            if allowed is None:
+            if allowed is None or type(value) in allowed:
                 continue
-            fitted = value
-            if type(value) not in allowed:
-                row[name] = fitted = self._converted(row, name, value, allowed, properties[name])
-            if type(fitted) is list and name in item_types:
-                item_allowed = item_types[name]
-                for index, item in enumerate(fitted):
-                    if type(item) not in item_allowed:
-                        fitted[index] = self._converted(
-                            row, f"{name}[{index}]", item, item_allowed, properties[name]["items"]
-                        )
+            row[name] = self._converted(row, name, value, allowed, self.schema["properties"][name])
+        for name, item_allowed in self._item_types.items():
+            items = row.get(name)
+            if type(items) is not list:
+                continue
+            for index, item in enumerate(items):
+                if type(item) not in item_allowed:
+                    items[index] = self._converted(
+                        row, f"{name}[{index}]", item, item_allowed,
+                        self.schema["properties"][name]["items"],
+                    )
 
     def _converted(
         self,
@@ -599,27 +658,120 @@ class AnalyticsStream(RESTStream[Any]):
             start = self._start_order
             if start is not None and order <= start:
                 return None
+            latest = self._latest_cursor
+            if latest is None or order > latest[0]:
+                self._latest_cursor = (order, value)
         return row
+
+    # --- the record path: writing and bookmarking ------------------------------------
+
+    @cached_property
+    def _record_head(self) -> bytes | None:
+        """The start of every RECORD line of this stream, when records go out as they
+        are; None when the SDK must shape them (stream maps, flattening, deselected
+        fields, another message writer)."""
+        maps = self.stream_maps
+        plain = (
+            isinstance(self._tap.message_writer, SingerOutput)
+            and len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not maps[0].flattening_enabled
+            and maps[0].stream_alias == self.name
+            and all(self.mask.values())
+        )
+        if not plain:
+            return None
+        return b'{"type":"RECORD","stream":' + singer_encoder.encode(self.name) + b',"record":'
+
+    def _tail_at(self, extracted: datetime) -> bytes:
+        version = b"" if self._stream_version is None else b',"version":%d' % self._stream_version
+        return version + b',"time_extracted":' + singer_encoder.encode(extracted) + b"}\n"
+
+    def _sync_records(
+        self, context: Mapping[str, Any] | None = None, *, write_messages: bool = True
+    ) -> Generator[dict[str, Any], Any, Any]:
+        """The SDK's record loop; records read before a failure still reach the target
+        (the writer buffers them, see `SingerOutput`)."""
+        try:
+            yield from super()._sync_records(context, write_messages=write_messages)
+        finally:
+            writer = self._tap.message_writer
+            if isinstance(writer, SingerOutput):
+                writer.flush()
+
+    def _write_record_message(self, record: dict[str, Any]) -> None:
+        head = self._record_head
+        if head is None:
+            super()._write_record_message(record)
+            return
+        writer = self._tap.message_writer
+        assert isinstance(writer, SingerOutput)  # checked by _record_head
+        writer.write_record(head, record, self._record_tail)
+        self.state_manager.is_flushed = False
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Mapping[str, Any] | None = None
+    ) -> None:
+        """Per page instead, in `_advance_bookmark`: `post_process` tracks the latest
+        value of the records it lets through."""
+
+    def _advance_bookmark(self) -> None:
+        """Move the bookmark to the latest replication value emitted so far. It stays a
+        progress marker until the stream completes, as in the SDK; a resumed sync
+        starts from the `paging` checkpoint, not from it."""
+        if self._latest_cursor is None or not self.replication_key:
+            return
+        markers = self.stream_state.setdefault(PROGRESS_MARKERS, {"Note": PROGRESS_NOTE})
+        markers["replication_key"] = self.replication_key
+        markers["replication_key_value"] = self._latest_cursor[1]
+
+    def _process_record(
+        self,
+        record: dict[str, Any],
+        child_context: Mapping[str, Any] | None = None,
+        partition_context: Mapping[str, Any] | None = None,
+    ) -> None:
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context, partition_context)
 
     def _describe(self, row: Mapping[str, Any]) -> str:
         return ", ".join(f"{k}={row.get(k)!r}" for k in self.spec.primary_key)
 
 
 class _RecentKeys:
-    """The primary keys of the last few pages: bounded memory, whatever the stream size."""
+    """The primary keys of the last few pages: bounded memory, whatever the stream size.
+
+    `seen` maps each key to the number of the last page that held it, so a membership
+    test is one dict lookup; a page leaving the window takes its keys along, unless a
+    later page held them too."""
 
     def __init__(self, pages: int) -> None:
-        self.pages: deque[set[Hashable]] = deque(maxlen=pages)
+        self.window = pages
+        self.seen: dict[Hashable, int] = {}
+        self._pages: deque[list[Hashable]] = deque()
+        self._number = 0
 
     def __contains__(self, key: object) -> bool:
-        return any(key in page for page in self.pages)
+        return key in self.seen
 
-    def add(self, keys: Iterable[Hashable]) -> None:
-        self.pages.append(set(keys))
+    def add(self, keys: list[Hashable]) -> None:
+        self._number += 1
+        self.seen.update(dict.fromkeys(keys, self._number))
+        self._pages.append(keys)
+        if len(self._pages) > self.window:
+            leaving = self._number - self.window
+            seen = self.seen
+            for key in self._pages.popleft():
+                if seen.get(key) == leaving:
+                    del seen[key]
 
 
 class _PageFetcher:
-    """Fetches the current page, with up to `window - 1` guessed next pages in flight.
+    """Fetches the current page, with guessed next pages requested ahead.
+
+    `window` workers send the requests, so at most `window` are in flight; up to
+    `window` guesses are queued beyond the current page, so a worker that finishes one
+    starts the next at once and the pool stays busy while records are processed.
 
     The paginator stays the only judge of what comes next: a guessed page is used only
     if its parameters are exactly what the paginator asks for when it gets there, so
@@ -636,11 +788,11 @@ class _PageFetcher:
     def __init__(self, stream: AnalyticsStream, base: Mapping[str, Any], window: int) -> None:
         self.stream = stream
         self.base = dict(base)
-        self.max_ahead = window - 1
+        self.max_ahead = window
         self.ahead = self.max_ahead
         self._early = 0
         self._since_probe = 0
-        self.pool = ThreadPoolExecutor(window - 1, f"{stream.name}-page") if window > 1 else None
+        self.pool = ThreadPoolExecutor(window, f"{stream.name}-page") if window > 1 else None
         self.inflight: deque[tuple[tuple[tuple[str, Any], ...], Future[requests.Response]]] = deque()
 
     def __enter__(self) -> _PageFetcher:

@@ -193,6 +193,27 @@ def test_build_request_carries_params_and_headers() -> None:
     assert prepared.headers["Accept"] == "application/json"
 
 
+@pytest.mark.parametrize("path", ["/v1/things", "/v1/things?fixed=1", "/v1/ünïcode things"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"offset": 100, "limit": 50},
+        {"since": "2024-01-01T00:00:00+02:00", "q": "a b&c=d/é"},
+        {"ids": ["1", "2"], "flag": True, "ratio": 0.5, "gone": None},
+    ],
+)
+def test_build_request_encodes_like_requests(path: str, params: dict[str, Any]) -> None:
+    """The request template saves preparing each request from scratch; the URL it makes
+    must be the one requests itself would make."""
+    resource = things()
+    resource["endpoint"]["path"] = path
+    stream = stream_of(cfg(resource))
+    expected = requests.Request("GET", stream.url, params=params).prepare().url
+    assert stream.build_request(params).url == expected
+    assert stream.build_request(params).headers is not stream.build_request(params).headers
+
+
 def test_base_url_with_a_path_and_trailing_slash(requests_mock: Any) -> None:
     config = cfg()
     config["client"]["base_url"] = "https://api.example.com/api/"
