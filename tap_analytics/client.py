@@ -12,6 +12,7 @@ fetch strategies: `build_request` (pure), `send` (I/O + retries), `parse_page` (
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import logging
 import re
@@ -68,6 +69,9 @@ DEDUPE_PAGES = 8
 #: Where a stream's STATE keeps the page an interrupted sync should resume at.
 PAGING_STATE_KEY = "paging"
 DONE_MARK = "done"
+#: Beside the page's parameters: the latest replication value emitted before it, so a
+#: resumed run's bookmark also covers the records the interrupted run emitted.
+RESUME_CURSOR_KEY = "replication_key_value"
 
 #: Decimal for non-integers, as the SDK's own parser: no precision is lost in transit.
 JSON_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
@@ -470,6 +474,10 @@ class AnalyticsStream(RESTStream[Any]):
             self.logger.info(
                 "%s: resuming an interrupted sync at %s", self.name, paginator.describe()
             )
+            latest = saved.get(RESUME_CURSOR_KEY)
+            if latest is not None and self.replication_key:
+                with contextlib.suppress(ValueError, TypeError):  # a hand-edited STATE
+                    self._latest_cursor = (cursor_order(latest), latest)
         return True
 
     def _mark_done(self) -> None:
@@ -487,7 +495,10 @@ class AnalyticsStream(RESTStream[Any]):
         been emitted, so a resumed run re-reads at most this one page."""
         if not params:
             return
-        self.stream_state[PAGING_STATE_KEY] = dict(params)
+        checkpoint = dict(params)
+        if self._latest_cursor is not None:
+            checkpoint[RESUME_CURSOR_KEY] = self._latest_cursor[1]
+        self.stream_state[PAGING_STATE_KEY] = checkpoint
         self.state_manager.is_flushed = False
         self._write_state_message()
 

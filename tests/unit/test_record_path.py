@@ -177,3 +177,21 @@ def test_recent_keys_forget_a_page_once_it_leaves_the_window() -> None:
     recent.add(["e"])
     assert "b" not in recent
     assert len(recent.seen) == 2
+
+
+def test_a_resumed_sync_keeps_the_interrupted_runs_latest_value(requests_mock: Any, capsys: Any) -> None:
+    """The interrupted run emitted a record from 2024-01-09 before its last checkpoint;
+    the pages left hold older ones. The bookmark must still end at 2024-01-09, or the
+    next run would read those records again."""
+    requests_mock.get(THINGS_URL, json=offset_server(ROWS))
+    first = [m for m in messages(capsys, cfg()) if m["type"] == "STATE"]
+    checkpoint = next(s["value"] for s in first
+                      if s["value"]["bookmarks"]["things"].get("paging", {}).get("offset") == 6)
+    paging = checkpoint["bookmarks"]["things"]["paging"]
+    assert paging["replication_key_value"] == max(r["updated_at"] for r in ROWS[:6])
+
+    paging["replication_key_value"] = "2024-01-09T00:00:00Z"  # later than anything left
+    resumed = messages(capsys, cfg(), state=checkpoint)
+    assert [m["record"]["id"] for m in resumed if m["type"] == "RECORD"] == ["6", "7", "8", "9"]
+    final = [m for m in resumed if m["type"] == "STATE"][-1]["value"]["bookmarks"]["things"]
+    assert final["replication_key_value"] == "2024-01-09T00:00:00Z"
