@@ -191,7 +191,7 @@ class TapAnalytics(Tap):
             th.BooleanType,
             default=False,
             description="Fetch pages ahead even when the API announces no total. Faster, but "
-            "may request up to max_concurrent_requests-1 pages past the end of the data "
+            "may request up to max_concurrent_requests pages past the end of the data "
             "(with a total, pages are fetched ahead without any waste).",
         ),
         th.Property(

@@ -272,3 +272,23 @@ def test_requests_in_flight_fill_but_never_exceed_max_concurrent_requests(
     result = run_tap(config)  # 20 pages of 100
     _assert_stream_complete(result, sandbox, "clients", "timetracking/clients")
     assert sandbox.peak_concurrency == concurrency
+
+
+@pytest.mark.sandbox(records=1030, include_total=False)
+@pytest.mark.parametrize("concurrency", [3, 8])
+def test_speculative_paging_without_total_wastes_at_most_the_window(
+    sandbox: SandboxServer, concurrency: int
+) -> None:
+    """Without a total, `speculative_paging` fetches ahead anyway: the records are the
+    sequential run's, and at most `max_concurrent_requests` requests go past the end."""
+    name, key = "clients", "timetracking/clients"
+    sequential = run_tap(_only(config_for(sandbox, "timetracking", max_concurrent_requests=1), name))
+    sandbox.reset_log()
+    config = config_for(sandbox, "timetracking", max_concurrent_requests=concurrency,
+                        speculative_paging=True)
+    ahead = run_tap(_only(config, name))
+    assert ahead.record_sequence() == sequential.record_sequence()
+    _assert_stream_complete(ahead, sandbox, name, key)
+    needed = pages_needed(sandbox.record_count(key), 100)  # 11 pages, the last one short
+    made = sandbox.data_request_count(key)
+    assert needed < made <= needed + concurrency, made  # it did fetch ahead, within bounds
