@@ -85,6 +85,17 @@ def error_of(stream: AnalyticsStream) -> str:
     return message
 
 
+def sync_error_of(config: dict[str, Any], capsys: pytest.CaptureFixture[str],
+                  state: dict[str, Any] | None = None) -> str:
+    """The one-line error a whole sync fails with."""
+    with pytest.raises(TapAnalyticsError) as caught:
+        synced(config, capsys, state)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "stream things" in message
+    return message
+
+
 # --- parse_page: a pure function of one response ------------------------------------------
 
 
@@ -577,9 +588,7 @@ def test_array_items_are_conformed_like_fields(requests_mock: Any, capsys: Any) 
 def test_an_array_item_of_the_wrong_type_is_a_clear_error(requests_mock: Any, capsys: Any) -> None:
     """A null in a list of strings would be refused by a target validating the schema."""
     requests_mock.get(THINGS_URL, json={"data": [{"id": "1", "tags": ["a", None]}]})
-    with pytest.raises(TapAnalyticsError) as caught:
-        synced(cfg(things(schema=TAGGED)), capsys)
-    message = str(caught.value)
+    message = sync_error_of(cfg(things(schema=TAGGED)), capsys)
     assert "tags[1]=" in message
     assert "schema says string" in message
     assert "id='1'" in message
@@ -587,9 +596,8 @@ def test_an_array_item_of_the_wrong_type_is_a_clear_error(requests_mock: Any, ca
 
 def test_a_field_of_the_wrong_type_is_a_clear_error(requests_mock: Any, capsys: Any) -> None:
     requests_mock.get(THINGS_URL, json={"data": [{"id": "1", "count": "many"}]})
-    with pytest.raises(TapAnalyticsError) as caught:
-        synced(cfg(), capsys)
-    assert "count='many' (str), but the schema says integer/null" in str(caught.value)
+    message = sync_error_of(cfg(), capsys)
+    assert "count='many' (str), but the schema says integer/null" in message
 
 
 def test_fields_beyond_the_schema_are_dropped(requests_mock: Any, capsys: Any) -> None:
@@ -600,10 +608,9 @@ def test_fields_beyond_the_schema_are_dropped(requests_mock: Any, capsys: Any) -
 
 def test_missing_primary_key_is_a_clear_error(requests_mock: Any, capsys: Any) -> None:
     requests_mock.get(THINGS_URL, json={"data": [{"name": "no id"}]})
-    with pytest.raises(TapAnalyticsError) as caught:
-        synced(cfg(), capsys)
-    assert "'id'" in str(caught.value)
-    assert "primary_key" in str(caught.value)
+    message = sync_error_of(cfg(), capsys)
+    assert "'id'" in message
+    assert "primary_key" in message
 
 
 INCREMENTAL = {"cursor_path": "updated_at", "start_param": "updated_since"}
@@ -649,20 +656,16 @@ def test_no_start_param_without_bookmark_or_start(requests_mock: Any, capsys: An
 
 def test_missing_replication_key_is_a_clear_error(requests_mock: Any, capsys: Any) -> None:
     requests_mock.get(THINGS_URL, json={"data": [{"id": "9", "name": "no cursor"}]})
-    with pytest.raises(TapAnalyticsError) as caught:
-        synced(cfg(things(incremental=INCREMENTAL)), capsys)
-    message = str(caught.value)
+    message = sync_error_of(cfg(things(incremental=INCREMENTAL)), capsys)
     assert "'updated_at'" in message
     assert "cursor_path" in message
     assert "id='9'" in message
-    assert "\n" not in message
 
 
 def test_unreadable_replication_key_is_a_clear_error(requests_mock: Any, capsys: Any) -> None:
     requests_mock.get(THINGS_URL, json={"data": [{"id": "9", "updated_at": "last tuesday"}]})
-    with pytest.raises(TapAnalyticsError) as caught:
-        synced(cfg(things(incremental=INCREMENTAL)), capsys)
-    assert "last tuesday" in str(caught.value)
+    message = sync_error_of(cfg(things(incremental=INCREMENTAL)), capsys)
+    assert "last tuesday" in message
 
 
 def test_final_state_bookmarks_the_latest_value(requests_mock: Any, capsys: Any) -> None:
