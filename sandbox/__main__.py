@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--api-key-header", default="api_key", help="header carrying statuspage's API key")
     p.add_argument("--no-log", action="store_true", help="keep no per-request log (long benchmarks)")
+    p.add_argument("--client-auth", choices=("any", "basic", "body"), default="any",
+                   help="client authentication the token endpoint accepts (basic: RFC 6749's minimum)")
     return p
 
 
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         start_param=args.start_param,
         api_key_header=args.api_key_header,
         log_requests=not args.no_log,
+        client_auth=args.client_auth,
     )
     stop = threading.Event()
 

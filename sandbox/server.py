@@ -70,6 +70,7 @@ OPTIONS = (
     "start_param",
     "api_key_header",
     "log_requests",
+    "client_auth",
 )
 
 Fault = int | str
@@ -338,6 +339,7 @@ class SandboxServer:
         start_param: str = "updated_since",
         api_key_header: str = "api_key",
         log_requests: bool = True,
+        client_auth: str = "any",
     ) -> None:
         self.port = port
         self._lock = threading.RLock()
@@ -358,6 +360,9 @@ class SandboxServer:
         self.retry_after_date = retry_after_date
         self.slow_seconds = slow_seconds
         self.start_param = start_param
+        #: How the token endpoint lets clients authenticate: "any" (form body or HTTP
+        #: Basic), "basic" only (all RFC 6749 §2.3.1 requires) or "body" only.
+        self.client_auth = client_auth
         self.api_key_header = api_key_header
         self.log_requests = log_requests
         self._fault_rng = random.Random(fault_seed)
@@ -753,6 +758,10 @@ class SandboxServer:
             if not sep:
                 return error(401, "invalid_client", "malformed Basic credentials")
             client_id, client_secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+        if self.client_auth == "basic" and not basic:
+            return error(401, "invalid_client", "authenticate the client with HTTP Basic")
+        if self.client_auth == "body" and basic:
+            return error(401, "invalid_client", "send client_id and client_secret in the body")
         grant = form.get("grant_type")
         expected_grant = "refresh_token" if api == "helpdesk" else "client_credentials"
         if not grant:

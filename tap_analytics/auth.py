@@ -53,7 +53,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         client_id: str,
         client_secret: str,
         refresh_token: str | None = None,
-        client_auth: str = "body",
+        client_auth: str | None = None,
         scope: str | None = None,
         timeout: float = 60.0,
         session: requests.Session | None = None,
@@ -68,7 +68,10 @@ class OAuth2Authenticator(OAuthAuthenticator):
             client_secret=client_secret,
         )
         self.refresh_token: str | None = refresh_token
-        self._client_auth = client_auth
+        self._client_auth = client_auth or "body"
+        #: Unless configured, the first token request may switch from the form body to
+        #: HTTP Basic, the one method RFC 6749 §2.3.1 obliges every server to accept.
+        self._may_switch_to_basic = client_auth is None
         self._timeout = timeout
         self._token_session = session or requests.Session()
         self._on_refresh_token = on_refresh_token
@@ -136,8 +139,17 @@ class OAuth2Authenticator(OAuthAuthenticator):
         logger.info("Requesting a new access token (%s grant) from %s", self.grant_type, url)
         started = self._clock()
         response = self._post_with_retries(url)
+        switched = self._may_switch_to_basic and _client_auth_refused(response)
+        if switched:
+            logger.info(
+                "The token endpoint refused the client credentials in the form body; trying "
+                "HTTP Basic (set client.auth.client_auth: basic to start with it)"
+            )
+            self._client_auth = "basic"
+            response = self._post_with_retries(url)
+        self._may_switch_to_basic = False
         if response.status_code != 200:
-            raise AuthError(self._failure_message(response, url))
+            raise AuthError(self._failure_message(response, url, switched=switched))
         try:
             payload = response.json()
             access_token = payload["access_token"]
@@ -211,15 +223,11 @@ class OAuth2Authenticator(OAuthAuthenticator):
             )
             retry.sleep(min(wait, retry.MAX_RETRY_AFTER_SECONDS))
 
-    def _failure_message(self, response: requests.Response, url: str) -> str:
-        error = ""
-        try:
-            body = response.json()
-            if isinstance(body, Mapping) and isinstance(body.get("error"), str):
-                # The RFC 6749 §5.2 error code is safe to show; free text is not.
-                error = " " + body["error"][:64]
-        except ValueError:
-            pass
+    def _failure_message(self, response: requests.Response, url: str, *, switched: bool) -> str:
+        code = _error_code(response)
+        error = f" {code}" if code else ""
+        if switched:
+            error += " (client credentials tried in the form body and with HTTP Basic)"
         if self.grant_type == "refresh_token":
             hint = (
                 "check client.auth.refresh_token (it may be spent or revoked: get a new one), "
@@ -228,6 +236,25 @@ class OAuth2Authenticator(OAuthAuthenticator):
         else:
             hint = "check client.auth.client_id and client.auth.client_secret"
         return f"token request to {url} was refused: HTTP {response.status_code}{error}; {hint}"
+
+
+def _error_code(response: requests.Response) -> str:
+    """The RFC 6749 §5.2 error code of a token response: safe to show (free text is not)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, Mapping) and isinstance(body.get("error"), str):
+        return str(body["error"])[:64]
+    return ""
+
+
+def _client_auth_refused(response: requests.Response) -> bool:
+    """Whether the token endpoint refused the client's authentication itself (RFC 6749
+    §5.2 invalid_client, or a bare 401), not the grant: then another method may work."""
+    if response.status_code == 401:
+        return _error_code(response) in {"", "invalid_client"}
+    return response.status_code == 400 and _error_code(response) == "invalid_client"
 
 
 class RefreshTokenStore:
@@ -324,7 +351,7 @@ def build_authenticator(
             client_id=auth["client_id"],
             client_secret=auth["client_secret"],
             refresh_token=refresh_token,
-            client_auth=auth.get("client_auth", "body"),
+            client_auth=auth.get("client_auth"),
             scope=auth.get("scope"),
             timeout=timeout,
             session=session,

@@ -123,7 +123,9 @@ class TapAnalytics(Tap):
                             "client_auth",
                             th.StringType(allowed_values=["body", "basic"]),
                             description="How the OAuth2 client authenticates to the token "
-                            "endpoint: form body (default) or HTTP Basic.",
+                            "endpoint: body (client_id and client_secret in the form) or basic "
+                            "(HTTP Basic). Unset: the form body, then HTTP Basic once if the "
+                            "server refuses it (invalid_client).",
                         ),
                         th.Property("scope", th.StringType, description="OAuth2 scope, if any."),
                         th.Property(

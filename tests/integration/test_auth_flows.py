@@ -213,6 +213,32 @@ def test_rotation_with_expiring_tokens_and_concurrency(
     assert all(e["status"] == 200 for e in _token_log(sandbox))
 
 
+@pytest.mark.sandbox(records=130, client_auth="basic")
+@pytest.mark.parametrize("api", ["devplatform", "generic", "helpdesk"])
+def test_a_token_endpoint_that_accepts_only_http_basic(sandbox: SandboxServer, api: str) -> None:
+    """HTTP Basic is the one client authentication RFC 6749 §2.3.1 obliges a server to
+    accept: with client_auth unset, one refused request finds it, for the whole run."""
+    result = run_tap(config_for(sandbox, api))
+
+    _assert_complete(result, sandbox, api)
+    assert [e["status"] for e in _token_log(sandbox)] == [401, 200]
+
+
+@pytest.mark.sandbox(records=10, client_auth="body")
+def test_configured_http_basic_against_a_body_only_endpoint_fails_clearly(
+    sandbox: SandboxServer, tmp_path: Any
+) -> None:
+    config = config_for(sandbox, "devplatform")
+    config["client"]["auth"]["client_auth"] = "basic"
+
+    result = run_cli(tmp_path, config)
+
+    assert result.returncode != 0
+    [error] = [line for line in error_lines(result.stderr) if "token request" in line]
+    assert "invalid_client" in error
+    assert len(_token_log(sandbox)) == 1, "a configured method is never switched"
+
+
 # ---------------------------------------------------------------- wrong credentials
 WRONG_SECRET = "sk-live-devplatform-SECRET-0000wrong0000secret"
 

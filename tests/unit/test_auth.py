@@ -78,6 +78,58 @@ def test_client_credentials_with_http_basic(requests_mock: Any) -> None:
     assert base64.b64decode(encoded).decode() == f"{CLIENT_ID}:{CLIENT_SECRET}"
 
 
+def basic_only(request: Any, context: Any) -> dict[str, Any]:
+    """A token endpoint that, as RFC 6749 §2.3.1 allows, accepts HTTP Basic only."""
+    if request.headers.get("Authorization", "").startswith("Basic "):
+        return {"access_token": "at-basic", "expires_in": 1}
+    context.status_code = 401
+    return {"error": "invalid_client"}
+
+
+def test_unconfigured_client_auth_falls_back_to_basic_once(requests_mock: Any) -> None:
+    clock = FakeClock(start=0.0)
+    requests_mock.post(TOKEN_URL, json=basic_only)
+    auth = oauth(clock)
+    assert authorization(auth) == "Bearer at-basic"
+    first, second = requests_mock.request_history
+    assert "client_secret" in form(first)
+    assert "Authorization" not in first.headers
+    assert second.headers["Authorization"].startswith("Basic ")
+    assert "client_secret" not in form(second)
+
+    clock.sleep(5)  # expired: the renewal goes straight to HTTP Basic
+    authorization(auth)
+    assert len(requests_mock.request_history) == 3
+    assert requests_mock.request_history[2].headers["Authorization"].startswith("Basic ")
+
+
+def test_configured_client_auth_is_never_switched(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, json=basic_only)
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth(client_auth="body"))
+    assert len(requests_mock.request_history) == 1
+    assert "invalid_client" in str(caught.value)
+    assert "HTTP Basic" not in str(caught.value)
+
+
+def test_a_refused_grant_is_not_retried_with_basic(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, status_code=400, json={"error": "invalid_grant"})
+    with pytest.raises(AuthError):
+        authorization(oauth(refresh_token=REFRESH_TOKEN))
+    assert len(requests_mock.request_history) == 1
+
+
+def test_refused_both_ways_says_so(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, status_code=401, json={"error": "invalid_client"})
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth())
+    assert len(requests_mock.request_history) == 2
+    message = str(caught.value)
+    assert "form body and with HTTP Basic" in message
+    assert "client.auth.client_secret" in message
+    assert CLIENT_SECRET not in message
+
+
 def test_http_basic_form_encodes_id_and_secret_before_base64(requests_mock: Any) -> None:
     # RFC 6749 §2.3.1 / Appendix B: each is application/x-www-form-urlencoded, then
     # joined by ":" and Base64-encoded. A ":" inside the id must not split the pair.
