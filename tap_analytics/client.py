@@ -315,7 +315,8 @@ class AnalyticsStream(RESTStream[Any]):
             f"(HTTP {response.status_code})"
         )
         try:
-            body = JSON_DECODER.decode(response.content)
+            # RFC 8259 §8.1: a parser may ignore a byte order mark, and some servers send one.
+            body = JSON_DECODER.decode(response.content.removeprefix(b"\xef\xbb\xbf"))
         except (ValueError, UnicodeDecodeError):
             kind = response.headers.get("Content-Type", "unknown content type")
             msg = (

@@ -126,6 +126,12 @@ def test_parse_page_reads_the_total() -> None:
     assert nested.parse_page(response('{"data": [], "meta": {"count": 7}}')) == ([], 7)
 
 
+def test_parse_page_ignores_a_byte_order_mark() -> None:
+    stream = stream_of(cfg())
+    body = b"\xef\xbb\xbf" + b'{"data": [{"id": "1"}]}'
+    assert stream.parse_page(response(body)) == ([{"id": "1"}], None)
+
+
 def test_parse_page_keeps_decimals_exact() -> None:
     stream = stream_of(cfg())
     records, _ = stream.parse_page(response('{"data": [{"id": "1", "score": 0.1}]}'))
