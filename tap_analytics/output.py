@@ -46,11 +46,12 @@ class SingerOutput(MsgSpecWriter):
     def write_record(self, head: bytes, record: dict[str, Any], tail: bytes) -> None:
         """Append one RECORD line, `head` + the record as JSON + `tail`: the stream's
         fast path, which builds the constant parts of its lines once (see
-        `AnalyticsStream._write_record_message`)."""
+        `AnalyticsStream._write_record_message`).
+
+        The line is appended whole, in one step: a signal handler (SIGTERM writes the
+        last STATE) runs between two steps, and must never find half a record."""
         pending = self._pending
-        pending += head
-        encoder.encode_into(record, pending, -1)
-        pending += tail
+        pending += b"".join((head, encoder.encode(record), tail))
         if len(pending) >= CHUNK_BYTES:
             self._write_pending()
 
