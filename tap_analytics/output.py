@@ -26,6 +26,15 @@ class SingerOutput(MsgSpecWriter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
+        #: True while bytes are on their way to stdout (a write or flush may block on
+        #: a slow target): a signal handler arriving then must not write (see `mid_write`).
+        self._writing = False
+
+    @property
+    def mid_write(self) -> bool:
+        """Whether a write to stdout was interrupted: then part of a line may be out, and
+        anything written now would corrupt it."""
+        return self._writing
 
     def serialize_message(self, message: Message) -> bytearray:
         # A STATE goes out before every page: the generic `to_dict` (dataclasses.asdict)
@@ -57,16 +66,24 @@ class SingerOutput(MsgSpecWriter):
 
     def flush(self) -> None:
         self._write_pending()
-        sys.stdout.flush()
+        self._writing = True
+        try:
+            sys.stdout.flush()
+        finally:
+            self._writing = False
 
     def _write_pending(self) -> None:
         if not self._pending:
             return
         stream = sys.stdout
         binary = getattr(stream, "buffer", None)
-        if binary is not None:
-            binary.write(self._pending)
-        else:  # an in-memory text stream (tests)
-            stream.write(self._pending.decode())
+        self._writing = True
+        try:
+            if binary is not None:
+                binary.write(self._pending)
+            else:  # an in-memory text stream (tests)
+                stream.write(self._pending.decode())
+        finally:
+            self._writing = False
         self._pending.clear()
 

@@ -368,16 +368,26 @@ class TapAnalytics(Tap):
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """On SIGTERM/SIGINT: emit the STATE reached (it names the page to resume at),
-        then exit non-zero -- an interrupted sync is not a successful one."""
+        then exit non-zero -- an interrupted sync is not a successful one. If the signal
+        interrupted a write to stdout (a slow target), nothing more is written: part of a
+        line may be out, and the STATE emitted before this page still lets the next run
+        resume."""
+        name = signal.Signals(signum).name
+        writer = self.message_writer
         try:
-            self._state_writer.write_state(self.state)
-            sys.stdout.flush()
+            if isinstance(writer, SingerOutput) and writer.mid_write:
+                self.logger.error(
+                    "Interrupted by %s while writing output: the last STATE written stands", name
+                )
+            else:
+                self._state_writer.write_state(self.state)
+                sys.stdout.flush()
+                self.logger.error(
+                    "Interrupted by %s: the last STATE lets the next run resume where this "
+                    "one stopped",
+                    name,
+                )
         finally:
-            name = signal.Signals(signum).name
-            self.logger.error(
-                "Interrupted by %s: the last STATE lets the next run resume where this one stopped",
-                name,
-            )
             os._exit(128 + signum)
 
     def discover_streams(self) -> list[AnalyticsStream]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import signal
 from typing import Any
 
 import pytest
@@ -195,3 +197,52 @@ def test_a_resumed_sync_keeps_the_interrupted_runs_latest_value(requests_mock: A
     assert [m["record"]["id"] for m in resumed if m["type"] == "RECORD"] == ["6", "7", "8", "9"]
     final = [m for m in resumed if m["type"] == "STATE"][-1]["value"]["bookmarks"]["things"]
     assert final["replication_key_value"] == "2024-01-09T00:00:00Z"
+
+
+@pytest.mark.parametrize("mid_write", [False, True], ids=["between-writes", "mid-write"])
+def test_a_termination_signal_writes_the_state_only_between_writes(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, mid_write: bool
+) -> None:
+    """A SIGTERM that lands while a write to a slow target is blocked must write
+    nothing more: part of a line may already be out, and a STATE after it would corrupt
+    the stream. Between writes it emits the STATE reached, then exits non-zero."""
+    tap = make_tap(cfg())
+    writer = tap.message_writer
+    assert isinstance(writer, SingerOutput)
+    writer._writing = mid_write
+    exits: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    tap._handle_termination(signal.SIGTERM, None)
+    out = capsys.readouterr().out
+    assert exits == [128 + signal.SIGTERM]
+    assert ('"type":"STATE"' in out) is not mid_write
+
+
+def test_mid_write_is_true_exactly_while_bytes_go_to_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
+    writer = SingerOutput()
+    seen: list[bool] = []
+
+    class Binary:
+        def write(self, data: bytes) -> int:
+            seen.append(writer.mid_write)
+            return len(data)
+
+        def flush(self) -> None:
+            seen.append(writer.mid_write)
+
+    class Stdout:
+        buffer = Binary()
+
+        def flush(self) -> None:
+            seen.append(writer.mid_write)
+
+    monkeypatch.setattr("sys.stdout", Stdout())
+    writer.write_record(b'{"type":"RECORD","stream":"s","record":', {"id": "1"}, b"}\n")
+    assert not writer.mid_write
+    writer.flush()
+    assert seen == [True, True]
+    assert not writer.mid_write
