@@ -44,13 +44,11 @@ class SingerOutput(MsgSpecWriter):
         return super().serialize_message(message)
 
     def write_message(self, message: Message) -> None:
-        if isinstance(message, RecordMessage):
-            self._pending += self.format_message(message)
-            if len(self._pending) >= CHUNK_BYTES:
-                self._write_pending()
-            return
         self._pending += self.format_message(message)
-        self.flush()
+        if not isinstance(message, RecordMessage):
+            self.flush()
+        elif len(self._pending) >= CHUNK_BYTES:
+            self._write_pending()
 
     def write_record(self, head: bytes, record: dict[str, Any], tail: bytes) -> None:
         """Append one RECORD line, `head` + the record as JSON + `tail`: the stream's
@@ -86,4 +84,3 @@ class SingerOutput(MsgSpecWriter):
         finally:
             self._writing = False
         self._pending.clear()
-
