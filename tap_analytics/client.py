@@ -1,10 +1,11 @@
 """The one stream class: requests, retries, paging and records, written once.
 
 Every resource, built-in or declared in config, is an `AnalyticsStream` driven by a
-`ResourceSpec`. The SDK keeps what it does well (schema conformance, STATE, stream
-maps, the Singer writer); this class replaces its request loop because the seeds need
-per-endpoint retry policies with Retry-After, a renewal after 401, paging decisions a
-concurrent fetcher can share, and errors that name the stream and a secret-free URL.
+`ResourceSpec`. The SDK keeps what it does well (catalog and selection, STATE
+bookkeeping, stream maps, flattening, the record loop); this class replaces its request
+loop because the seeds need per-endpoint retry policies with Retry-After, a renewal
+after 401, paging decisions a concurrent fetcher can share, and errors that name the
+stream and a secret-free URL -- and the costliest per-record steps (see the class).
 
 The three steps of one page are separate methods so they can be reused by other
 fetch strategies: `build_request` (pure), `send` (I/O + retries), `parse_page` (pure).
@@ -114,7 +115,8 @@ class AnalyticsStream(RESTStream[Any]):
       value by instant (the SDK compares every record's value as a string, so
       `...00.5Z` sorts before `...00Z` and offsets are ignored);
     * `_process_record`: these streams have no children and no partitions.
-    Each falls back to the SDK's own step whenever its shortcut does not apply.
+    The first and the last fall back to the SDK's own step whenever their shortcut does
+    not apply; bookmarks are always kept per page.
     """
 
     is_sorted = False
