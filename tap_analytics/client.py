@@ -680,14 +680,15 @@ class AnalyticsStream(RESTStream[Any]):
     # --- the record path: writing and bookmarking ------------------------------------
 
     @cached_property
-    def _record_head(self) -> bytes | None:
-        """The start of every RECORD line of this stream, when records go out as they
-        are; None when the SDK must shape them (stream maps, flattening, deselected
-        fields, another message writer)."""
-        maps = self.stream_maps
+    def _direct_output(self) -> tuple[SingerOutput, bytes] | None:
+        """The writer and the start of every RECORD line of this stream, when records
+        go out as they are; None when the SDK must shape them (stream maps, flattening,
+        deselected fields, another message writer)."""
+        writer, maps = self._tap.message_writer, self.stream_maps
+        if not isinstance(writer, SingerOutput):
+            return None
         plain = (
-            isinstance(self._tap.message_writer, SingerOutput)
-            and len(maps) == 1
+            len(maps) == 1
             and type(maps[0]) is SameRecordTransform
             and not maps[0].flattening_enabled
             and maps[0].stream_alias == self.name
@@ -695,7 +696,7 @@ class AnalyticsStream(RESTStream[Any]):
         )
         if not plain:
             return None
-        return b'{"type":"RECORD","stream":' + singer_encoder.encode(self.name) + b',"record":'
+        return writer, b'{"type":"RECORD","stream":' + singer_encoder.encode(self.name) + b',"record":'
 
     def _tail_at(self, extracted: datetime) -> bytes:
         version = b"" if self._stream_version is None else b',"version":%d' % self._stream_version
@@ -714,12 +715,11 @@ class AnalyticsStream(RESTStream[Any]):
                 writer.flush()
 
     def _write_record_message(self, record: dict[str, Any]) -> None:
-        head = self._record_head
-        if head is None:
+        direct = self._direct_output
+        if direct is None:
             super()._write_record_message(record)
             return
-        writer = self._tap.message_writer
-        assert isinstance(writer, SingerOutput)  # checked by _record_head
+        writer, head = direct
         writer.write_record(head, record, self._record_tail)
         self.state_manager.is_flushed = False
 

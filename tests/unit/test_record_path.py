@@ -80,7 +80,7 @@ def test_direct_records_equal_the_sdks(requests_mock: Any, capsys: Any,
     fast = messages(capsys, cfg())
     assert len(written) == len(ROWS)  # the fast path ran
 
-    monkeypatch.setattr(AnalyticsStream, "_record_head", property(lambda self: None))
+    monkeypatch.setattr(AnalyticsStream, "_direct_output", property(lambda self: None))
     written.clear()
     sdk = messages(capsys, cfg())
     assert written == []  # the SDK's path ran
