@@ -765,9 +765,6 @@ class _RecentKeys:
         self._pages: deque[list[Hashable]] = deque()
         self._number = 0
 
-    def __contains__(self, key: object) -> bool:
-        return key in self.seen
-
     def add(self, keys: list[Hashable]) -> None:
         self._number += 1
         self.seen.update(dict.fromkeys(keys, self._number))

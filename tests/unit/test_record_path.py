@@ -170,14 +170,14 @@ def test_recent_keys_forget_a_page_once_it_leaves_the_window() -> None:
     recent.add(["a", "b"])
     recent.add(["c"])
     recent.add(["b"])  # b seen again: it stays while this page is in the window
-    assert "a" not in recent
-    assert "b" in recent
-    assert "c" in recent
+    assert "a" not in recent.seen
+    assert "b" in recent.seen
+    assert "c" in recent.seen
     recent.add(["d"])
-    assert "c" not in recent
-    assert "b" in recent
+    assert "c" not in recent.seen
+    assert "b" in recent.seen
     recent.add(["e"])
-    assert "b" not in recent
+    assert "b" not in recent.seen
     assert len(recent.seen) == 2
 
 
