@@ -10,20 +10,26 @@ from __future__ import annotations
 import decimal
 import logging
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from tap_analytics.client import AnalyticsStream
-from tap_analytics.spec import ResourceSpec, parse_datetime
+import requests
 
-if TYPE_CHECKING:
-    from tap_analytics.tap import TapAnalytics
+from tap_analytics.config import ResourceSpec
+from tap_analytics.instants import parse_datetime
 
 logger = logging.getLogger("tap_analytics.schema_inference")
 
 
-def infer_schema(tap: TapAnalytics, spec: ResourceSpec) -> dict[str, Any]:
+class Probe(Protocol):
+    """A stream of the resource, able to fetch and read one page."""
+
+    def send(self, params: Mapping[str, Any]) -> requests.Response: ...
+
+    def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]: ...
+
+
+def infer_schema(probe: Probe, spec: ResourceSpec) -> dict[str, Any]:
     """Fetch the resource's first page and describe its records."""
-    probe = AnalyticsStream(tap, spec, _key_only_schema(spec))
     response = probe.send({**spec.params, **spec.paginator.new().params()})
     records, _ = probe.parse_page(response)
     if not records:
@@ -32,17 +38,18 @@ def infer_schema(tap: TapAnalytics, spec: ResourceSpec) -> dict[str, Any]:
             "for this resource to sync its fields",
             spec.name,
         )
-        return _key_only_schema(spec)
+        return key_only_schema(spec.primary_key)
     schema = schema_from_records(records)
     logger.info("%s: inferred %d fields from %d records", spec.name, len(schema["properties"]),
                 len(records))
     return schema
 
 
-def _key_only_schema(spec: ResourceSpec) -> dict[str, Any]:
+def key_only_schema(primary_key: Iterable[str]) -> dict[str, Any]:
+    """A schema that knows only the primary key: all a probe needs to read a page."""
     return {
         "type": "object",
-        "properties": {key: {"type": ["string", "integer"]} for key in spec.primary_key},
+        "properties": {key: {"type": ["string", "integer"]} for key in primary_key},
     }
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from tap_analytics.client import AnalyticsStream
 from tap_analytics.errors import TapAnalyticsError
-from tap_analytics.pagination import (
+from tap_analytics.paging import (
     OffsetPaginator,
     Page,
     PageNumberPaginator,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sandbox import SandboxServer
-from tap_analytics.client import cursor_order
+from tap_analytics.instants import cursor_order
 
 from .helpers import SyncResult, config_for, pages_needed, run_cli, run_tap
 from .seeds import APIS, REPLICATION_KEYS, STREAMS

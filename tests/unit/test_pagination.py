@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tap_analytics.pagination import (
+from tap_analytics.config import PaginatorSpec
+from tap_analytics.paging import (
     OffsetPaginator,
     Page,
     PageNumberPaginator,
@@ -18,7 +19,6 @@ from tap_analytics.pagination import (
     PagingError,
     SinglePagePaginator,
 )
-from tap_analytics.spec import PaginatorSpec
 
 Server = Callable[[dict[str, Any]], tuple[list[int], int | None]]
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tap_analytics.client import AnalyticsStream, _RecentKeys
+from tap_analytics.client import AnalyticsStream
 from tap_analytics.errors import TapAnalyticsError
+from tap_analytics.fetch import RecentKeys
 from tap_analytics.output import SingerOutput
 
 from .conftest import BASE_URL, make_tap, offset_server
@@ -166,7 +167,7 @@ def test_records_are_written_in_chunks_not_one_by_one(
 
 
 def test_recent_keys_forget_a_page_once_it_leaves_the_window() -> None:
-    recent = _RecentKeys(2)
+    recent = RecentKeys(2)
     recent.add(["a", "b"])
     recent.add(["c"])
     recent.add(["b"])  # b seen again: it stays while this page is in the window

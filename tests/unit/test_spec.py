@@ -7,12 +7,19 @@ from typing import Any
 
 import pytest
 
+from tap_analytics.config import ConfigErrors, ResourceSpec, deep_merge
+from tap_analytics.config import resolve_resources as resolve_config
 from tap_analytics.retry import RetryPolicy
-from tap_analytics.spec import ConfigErrors, ResourceSpec, deep_merge, resolve_resources
+from tap_analytics.streams import BUILTIN_STREAMS
 
 from .conftest import SEED_APIS, seed_config
 
 CLIENT = {"base_url": "https://api.example.com", "auth": {"type": "bearer", "token": "tkn-unit-spec-1"}}
+
+
+def resolve_resources(cfg: dict[str, Any], **options: Any) -> list[ResourceSpec]:
+    """The config resolved against the tap's built-in resources, as the tap does."""
+    return resolve_config(cfg, BUILTIN_STREAMS, **options)
 
 
 def config(*resources: Any, **top: Any) -> dict[str, Any]:
@@ -171,7 +178,7 @@ def test_builtin_variant_is_chosen_by_path(
     assert spec.builtin.api == api
     assert spec.paginator.options["limit"] == limit
     assert spec.replication_key == replication_key
-    assert spec.builtin.schema["properties"]["id"]
+    assert spec.builtin.builtin_schema()["properties"]["id"]
 
 
 def test_builtin_variant_schemas_differ() -> None:
@@ -179,8 +186,8 @@ def test_builtin_variant_schemas_differ() -> None:
     helpdesk = one({"name": "organizations", "endpoint": {"path": "/organizations"}})
     assert dev.builtin is not None
     assert helpdesk.builtin is not None
-    assert "companyName" in helpdesk.builtin.schema["properties"]
-    assert "companyName" not in dev.builtin.schema["properties"]
+    assert "companyName" in helpdesk.builtin.builtin_schema()["properties"]
+    assert "companyName" not in dev.builtin.builtin_schema()["properties"]
 
 
 def test_builtin_variant_is_found_without_a_leading_slash() -> None:

@@ -1,4 +1,4 @@
-"""Paginators: pure decisions about which page to ask for next, and when to stop.
+"""The paginator contract and the stop rules every paginator shares: pure decisions, no HTTP.
 
 Nothing here does HTTP. The client tells a paginator what one response held (a `Page`)
 and asks for the query parameters of the next request, so the same rules serve the
@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 class PagingError(Exception):
@@ -44,6 +44,24 @@ class Page:
 @dataclass
 class Paginator(abc.ABC):
     """One walk over an endpoint's pages. Create a fresh one per sync."""
+
+    #: The dlt `type` name this class is registered under (see `tap_analytics.paging`).
+    type_name: ClassVar[str]
+    #: The options the config may set, with the types each accepts.
+    OPTIONS: ClassVar[dict[str, type | tuple[type, ...]]]
+    #: Where the total is read from when `total_path` is not set (None: nowhere).
+    DEFAULT_TOTAL_PATH: ClassVar[str | None]
+
+    @classmethod
+    @abc.abstractmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Paginator:
+        """A fresh walk configured by validated `options`."""
+
+    @classmethod
+    def total_path_of(cls, options: Mapping[str, Any]) -> str | None:
+        """The response path of the announced total, given the configured options."""
+        value = options.get("total_path", cls.DEFAULT_TOTAL_PATH)
+        return str(value) if value else None
 
     finished: bool = field(default=False, init=False)
     pages: int = field(default=0, init=False)
@@ -139,121 +157,3 @@ class Paginator(abc.ABC):
             self.finished = shorter_than_before
         self.finished = self.finished or self._past_maximum()
         return not self.finished
-
-
-@dataclass
-class SinglePagePaginator(Paginator):
-    """An endpoint that returns everything in one response."""
-
-    def params(self) -> dict[str, Any]:
-        return {}
-
-    def restore(self, params: Mapping[str, Any]) -> bool:
-        return False
-
-    def _step(self, page: Page) -> None:
-        pass
-
-    def _past_total(self, total: int) -> bool:
-        return True
-
-    def advance(self, page: Page) -> bool:
-        super().advance(page)
-        self.finished = True
-        return False
-
-
-@dataclass
-class OffsetPaginator(Paginator):
-    """`offset`/`limit` paging. The offset moves by the records received, not by `limit`,
-    so a server that returns fewer records than asked loses nothing."""
-
-    limit: int = 100
-    offset: int = 0
-    offset_param: str = "offset"
-    limit_param: str = "limit"
-    maximum_offset: int | None = None
-
-    def __post_init__(self) -> None:
-        self.expected_size = self.limit
-
-    def params(self) -> dict[str, Any]:
-        return {self.offset_param: self.offset, self.limit_param: self.limit}
-
-    def restore(self, params: Mapping[str, Any]) -> bool:
-        offset = params.get(self.offset_param)
-        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-            return False
-        self.offset = offset
-        return True
-
-    def _step(self, page: Page) -> None:
-        self.offset += page.count
-
-    def _past_total(self, total: int) -> bool:
-        return self.offset >= total
-
-    def _past_maximum(self) -> bool:
-        return self.maximum_offset is not None and self.offset >= self.maximum_offset
-
-    def _guess(self, count: int) -> list[dict[str, Any]]:
-        step = self._last_count
-        end = self.offset + step * (count + 1)
-        if self._total is not None:
-            end = min(end, self._total)
-        if self.maximum_offset is not None:
-            end = min(end, self.maximum_offset)
-        return [
-            {self.offset_param: offset, self.limit_param: self.limit}
-            for offset in range(self.offset + step, end, step)
-        ]
-
-
-@dataclass
-class PageNumberPaginator(Paginator):
-    """`page`/`per_page` paging. A total, as in dlt, is the number of pages."""
-
-    #: The first page to request; defaults to `base_page`.
-    page: int | None = None
-    base_page: int = 1
-    page_param: str = "page"
-    limit: int | None = None
-    limit_param: str | None = None
-    maximum_page: int | None = None
-
-    def __post_init__(self) -> None:
-        self.number = self.base_page if self.page is None else max(self.page, self.base_page)
-        self.expected_size = self.limit
-
-    def restore(self, params: Mapping[str, Any]) -> bool:
-        number = params.get(self.page_param)
-        if not isinstance(number, int) or isinstance(number, bool) or number < self.base_page:
-            return False
-        self.number = number
-        return True
-
-    def params(self) -> dict[str, Any]:
-        return self._params_at(self.number)
-
-    def _params_at(self, number: int) -> dict[str, Any]:
-        params: dict[str, Any] = {self.page_param: number}
-        if self.limit_param and self.limit is not None:
-            params[self.limit_param] = self.limit
-        return params
-
-    def _step(self, page: Page) -> None:
-        self.number += 1
-
-    def _past_total(self, total: int) -> bool:
-        return self.number - self.base_page >= total
-
-    def _past_maximum(self) -> bool:
-        return self.maximum_page is not None and self.number > self.maximum_page
-
-    def _guess(self, count: int) -> list[dict[str, Any]]:
-        last = self.number + count
-        if self._total is not None:
-            last = min(last, self.base_page + self._total - 1)
-        if self.maximum_page is not None:
-            last = min(last, self.maximum_page)
-        return [self._params_at(number) for number in range(self.number + 1, last + 1)]

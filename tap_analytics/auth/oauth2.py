@@ -1,7 +1,6 @@
-"""Authenticators: one per tap run, shared by every stream.
+"""OAuth2 client credentials and refresh-token grant, renewed once for many 401s.
 
-Bearer and API-key auth are the SDK's own. OAuth2 subclasses the SDK's
-`OAuthAuthenticator` because the SDK version lacks what the seeds need: the
+It subclasses the SDK's `OAuthAuthenticator` because the SDK version lacks what the seeds need: the
 refresh-token grant with rotation (a spent refresh token is never sent again),
 HTTP Basic client authentication (RFC 6749 §2.3.1), renewal shortly *before* expiry,
 a forced renewal after a 401, thread safety for concurrent paging, and token-endpoint
@@ -11,28 +10,18 @@ errors that never echo the response body (it may hold secrets) into the log.
 from __future__ import annotations
 
 import base64
-import contextlib
-import hashlib
-import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote_plus
 
 import requests
-from singer_sdk.authenticators import (
-    APIAuthenticatorBase,
-    APIKeyAuthenticator,
-    BearerTokenAuthenticator,
-    OAuthAuthenticator,
-)
+from singer_sdk.authenticators import OAuthAuthenticator
 
 from tap_analytics import retry
+from tap_analytics.auth.setup import AuthSetup
 from tap_analytics.errors import SECRETS, AuthError, redact_url
 from tap_analytics.retry import RetryPolicy
 
@@ -45,6 +34,38 @@ RENEW_MARGIN_SECONDS = 30.0
 
 class OAuth2Authenticator(OAuthAuthenticator):
     """OAuth2 client-credentials or refresh-token grant (RFC 6749 §4.4, §6)."""
+
+    type_name: ClassVar[str] = "oauth2"
+    REQUIRED: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "token_url")
+    OPTIONAL: ClassVar[tuple[str, ...]] = (
+        "refresh_token", "client_auth", "scope", "token_refresh_endpoint",
+    )
+    SECRETS: ClassVar[tuple[str, ...]] = ("client_secret", "refresh_token")
+
+    @classmethod
+    def from_config(cls, auth: Mapping[str, Any], setup: AuthSetup) -> OAuth2Authenticator:
+        """Built from `client.auth`; a refresh token the cache kept from an earlier
+        rotation wins over the configured one (see `RefreshTokenStore`)."""
+        refresh_token = auth.get("refresh_token") or None
+        store = setup.token_store
+        if refresh_token and store is not None:
+            cached = store.load()
+            if cached:
+                SECRETS.add(cached)
+                logger.info("Using the newest refresh token from %s", store.path)
+                refresh_token = cached
+        return cls(
+            token_url=auth.get("token_url") or auth["token_refresh_endpoint"],
+            client_id=auth["client_id"],
+            client_secret=auth["client_secret"],
+            refresh_token=refresh_token,
+            client_auth=auth.get("client_auth"),
+            scope=auth.get("scope"),
+            timeout=setup.timeout,
+            session=setup.session,
+            on_refresh_token=store.save if store is not None else None,
+            retry_policy=setup.retry_policy,
+        )
 
     def __init__(
         self,
@@ -257,117 +278,9 @@ def _client_auth_refused(response: requests.Response) -> bool:
     return response.status_code == 400 and _error_code(response) == "invalid_client"
 
 
-class RefreshTokenStore:
-    """Keeps the newest refresh token on disk, so a rotation survives the process.
-
-    A rotating token endpoint spends the old refresh token on every renewal: a tap
-    killed after a renewal but before anyone saved the new token would lock its user
-    out. Each rotation is written atomically (temp file, fsync, rename, mode 0600) and
-    read on the next start in preference to the configured token -- unless the user
-    has since configured a different token, which then wins.
-    """
-
-    def __init__(self, path: Path, *, token_url: str, client_id: str, configured: str) -> None:
-        self.path = path
-        self.key = hashlib.sha256(f"{token_url}|{client_id}".encode()).hexdigest()[:16]
-        self.seed = hashlib.sha256(configured.encode()).hexdigest()
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def load(self) -> str | None:
-        entry = self._read().get(self.key)
-        if isinstance(entry, dict) and entry.get("seeded_from") == self.seed:
-            token = entry.get("refresh_token")
-            return token if isinstance(token, str) and token else None
-        return None
-
-    def save(self, refresh_token: str) -> None:
-        data = self._read()
-        data[self.key] = {"refresh_token": refresh_token, "seeded_from": self.seed}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".token-cache-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                json.dump(data, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError):  # make the rename itself durable
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-
-
 def _as_seconds(value: Any) -> float | None:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         return None
     return seconds if seconds > 0 else None
-
-
-def build_authenticator(
-    auth: Mapping[str, Any],
-    *,
-    timeout: float = 60.0,
-    session: requests.Session | None = None,
-    token_store: RefreshTokenStore | None = None,
-    retry_policy: RetryPolicy | None = None,
-) -> APIAuthenticatorBase | None:
-    """The authenticator for a validated `client.auth` mapping (None: no auth)."""
-    kind = auth.get("type")
-    if kind is None or kind == "none":
-        return None
-    if kind == "bearer":
-        return BearerTokenAuthenticator(token=auth["token"])
-    if kind == "api_key":
-        return APIKeyAuthenticator(
-            key=auth.get("name") or "api_key",
-            value=auth["api_key"],
-            location="params" if auth.get("location") == "query" else "header",
-        )
-    if kind == "oauth2":
-        refresh_token = auth.get("refresh_token") or None
-        if refresh_token and token_store is not None:
-            cached = token_store.load()
-            if cached:
-                SECRETS.add(cached)
-                logger.info("Using the newest refresh token from %s", token_store.path)
-                refresh_token = cached
-        return OAuth2Authenticator(
-            token_url=auth["token_url"],
-            client_id=auth["client_id"],
-            client_secret=auth["client_secret"],
-            refresh_token=refresh_token,
-            client_auth=auth.get("client_auth"),
-            scope=auth.get("scope"),
-            timeout=timeout,
-            session=session,
-            on_refresh_token=token_store.save if token_store is not None else None,
-            retry_policy=retry_policy,
-        )
-    msg = f"unknown client.auth.type {kind!r}"
-    raise ValueError(msg)
-
-
-def secrets_of(auth: Mapping[str, Any]) -> list[str]:
-    """The secret values in an auth mapping, for redaction."""
-    return [
-        str(auth[key])
-        for key in ("client_secret", "refresh_token", "token", "api_key")
-        if auth.get(key)
-    ]
-
-

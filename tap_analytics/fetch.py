@@ -1,0 +1,314 @@
+"""The page loop: which page to fetch next, fetched ahead concurrently, handed out in order.
+
+`PageWalk` drives one stream's paginator over the API and yields each page once, in
+server order, with its records parsed; it is the one place that knows about requests in
+flight. Around it the stream writes checkpoints, drops records it already emitted
+(`RecentKeys`) and moves the bookmark.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgspec
+import requests
+
+from tap_analytics.errors import TapAnalyticsError, redact_url
+from tap_analytics.paging import Page, Paginator, PagingError
+
+#: A page with this many times more records than asked for (and over the floor) is
+#: refused: the server ignores the page size, and the next page could exhaust memory.
+OVERSIZED_PAGE_FACTOR = 10
+OVERSIZED_PAGE_FLOOR = 50
+
+#: Pages that arrive before they are needed, in a row, before the look-ahead shrinks.
+ADAPT_AFTER_EARLY_PAGES = 3
+#: At zero look-ahead, how often one page is fetched ahead to test for latency.
+PROBE_EVERY_PAGES = 16
+
+#: How often a long sync reports progress.
+PROGRESS_INTERVAL_SECONDS = 5.0
+
+
+class PageSource(Protocol):
+    """What the walk needs of a stream: one request, and one response read."""
+
+    name: str
+
+    def send(self, params: Mapping[str, Any]) -> requests.Response: ...
+
+    def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]: ...
+
+    def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None: ...
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """One page, parsed: its records, their primary keys (None without a key)."""
+
+    records: list[dict[str, Any]]
+    keys: list[Hashable] | None
+    where: str
+
+
+class PageWalk:
+    """Walks a paginator to the end, one page at a time, fetching ahead when it can.
+
+    `before_page` runs before each page is requested, after the records of the one
+    before it were handed out: the stream writes its checkpoint there.
+    """
+
+    def __init__(
+        self,
+        source: PageSource,
+        paginator: Paginator,
+        base: Mapping[str, Any],
+        *,
+        window: int,
+        speculative: bool,
+        max_pages: int,
+        before_page: Callable[[Mapping[str, Any]], None],
+    ) -> None:
+        self.source = source
+        self.paginator = paginator
+        self.base = dict(base)
+        self.window = window
+        self.speculative = speculative
+        self.max_pages = max_pages
+        self.before_page = before_page
+
+    def pages_ahead(self) -> list[dict[str, Any]]:
+        """Pages worth requesting before the paginator asks for them.
+
+        With a total the guesses stop where the data does. Without one, a guess can
+        land past the end, so it is made only when `speculative_paging` allows
+        spending up to the window on requests beyond the data."""
+        paginator = self.paginator
+        if self.window <= 1 or not (paginator.knows_total or self.speculative):
+            return []
+        return paginator.speculate(self.window)
+
+    def __iter__(self) -> Iterator[FetchedPage]:
+        source, paginator = self.source, self.paginator
+        last_total: int | None = None
+        with _PageFetcher(source, self.base, self.window) as fetcher:
+            while True:
+                self.before_page(paginator.params())
+                response = fetcher.fetch(paginator.params(), self.pages_ahead())
+                records, total = source.parse_page(response)
+                if total is not None and last_total is not None and total != last_total:
+                    # The collection changed mid-sync: pages fetched ahead may predate the
+                    # change, and one announcing a smaller total did. Fetch afresh.
+                    fetcher.drop_inflight()
+                    if total < last_total:
+                        response = source.send({**self.base, **paginator.params()})
+                        records, total = source.parse_page(response)
+                last_total = total if total is not None else last_total
+                where = f"stream {source.name}: GET {redact_url(response.url or '')}"
+                self._check_page_size(len(records), where)
+                keys = source.page_keys(records)
+                try:
+                    more = paginator.advance(Page(len(records), total, fingerprint(records, keys)))
+                except PagingError as exc:
+                    raise TapAnalyticsError(f"{where}: {exc}") from None
+                if more and paginator.pages >= self.max_pages:
+                    msg = (
+                        f"{where}: still paging after {paginator.pages} pages at "
+                        f"{paginator.describe()}; the server never signals the end: set "
+                        "endpoint.paginator.maximum_offset/maximum_page or max_pages_per_stream"
+                    )
+                    raise TapAnalyticsError(msg)
+                yield FetchedPage(records, keys, where)
+                if not more:
+                    return
+
+    def _check_page_size(self, count: int, where: str) -> None:
+        expected = self.paginator.expected_size
+        if expected and count > max(expected * OVERSIZED_PAGE_FACTOR, OVERSIZED_PAGE_FLOOR):
+            msg = (
+                f"{where} returned {count} records for a page of {expected}: the server "
+                "ignores the page size; check endpoint.paginator.limit_param"
+            )
+            raise TapAnalyticsError(msg)
+
+
+def fingerprint(records: list[dict[str, Any]], keys: list[Hashable] | None) -> int | None:
+    """A digest of the page (of its keys when it has them), so the paginator can spot a
+    repeated page."""
+    if not records:
+        return None
+    if keys is None:
+        return hash(msgspec.json.encode(records))
+    return hash(tuple(keys))
+
+
+class RecentKeys:
+    """The primary keys of the last few pages: bounded memory, whatever the stream size.
+
+    `seen` maps each key to the number of the last page that held it, so a membership
+    test is one dict lookup; a page leaving the window takes its keys along, unless a
+    later page held them too."""
+
+    def __init__(self, pages: int) -> None:
+        self.window = pages
+        self.seen: dict[Hashable, int] = {}
+        self._pages: deque[list[Hashable]] = deque()
+        self._number = 0
+
+    def add(self, keys: list[Hashable]) -> None:
+        self._number += 1
+        self.seen.update(dict.fromkeys(keys, self._number))
+        self._pages.append(keys)
+        if len(self._pages) > self.window:
+            leaving = self._number - self.window
+            seen = self.seen
+            for key in self._pages.popleft():
+                if seen.get(key) == leaving:
+                    del seen[key]
+
+    def unseen(
+        self, page: FetchedPage, logger: logging.Logger, name: str
+    ) -> list[dict[str, Any]]:
+        """The page's records not already emitted from a recent page: inserts at the head
+        of the collection during an offset sync push read records onto later pages."""
+        records, keys = page.records, page.keys
+        if keys is None or not records:
+            return records
+        seen = self.seen
+        fresh = [r for r, key in zip(records, keys, strict=True) if key not in seen]
+        self.add(keys)
+        if len(fresh) < len(records):
+            logger.info(
+                "%s: %d records reappeared on a later page (records were inserted during the "
+                "sync); each is emitted once",
+                name, len(records) - len(fresh),
+            )
+        return fresh
+
+
+class _PageFetcher:
+    """Fetches the current page, with guessed next pages requested ahead.
+
+    `window` workers send the requests, so at most `window` are in flight; up to
+    `window` guesses are queued beyond the current page, so a worker that finishes one
+    starts the next at once and the pool stays busy while records are processed.
+
+    The paginator stays the only judge of what comes next: a guessed page is used only
+    if its parameters are exactly what the paginator asks for when it gets there, so
+    records come out in server order and the stop rules are the sequential ones. A
+    wrong guess (the server's page size changed) is dropped and fetched again.
+
+    How far ahead it looks adapts: when a page is still in flight as the records of
+    the previous one are done, latency dominates and the look-ahead doubles (up to the
+    window); when pages keep arriving before they are needed, record processing
+    dominates and the look-ahead shrinks, down to none (requests from the main thread,
+    with an occasional probe), since threads would only compete for the interpreter.
+    """
+
+    def __init__(self, source: PageSource, base: Mapping[str, Any], window: int) -> None:
+        self.source = source
+        self.base = dict(base)
+        self.max_ahead = window
+        self.ahead = self.max_ahead
+        self._early = 0
+        self._since_probe = 0
+        self.pool = ThreadPoolExecutor(window, f"{source.name}-page") if window > 1 else None
+        self.inflight: deque[tuple[tuple[tuple[str, Any], ...], Future[requests.Response]]] = deque()
+
+    def __enter__(self) -> _PageFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.drop_inflight()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def fetch(self, current: Mapping[str, Any], ahead: list[dict[str, Any]]) -> requests.Response:
+        if self.pool is None:
+            return self.source.send({**self.base, **current})
+        future: Future[requests.Response] | None = None
+        if self.inflight and self.inflight[0][0] == _key(current):
+            future = self.inflight.popleft()[1]
+        elif self.inflight:
+            self.drop_inflight()
+        kept = min(len(self.inflight), len(ahead))
+        if [key for key, _ in self.inflight][:kept] != [_key(p) for p in ahead[:kept]] or (
+            len(self.inflight) > len(ahead)
+        ):
+            self.drop_inflight()
+        if self.ahead == 0:
+            self._probe()
+        for params in ahead[len(self.inflight) : self.ahead]:
+            self.inflight.append((_key(params), self.pool.submit(self._send, params)))
+        if future is None:
+            return self.source.send({**self.base, **current})
+        self._adapt(ready=future.done())
+        return future.result()
+
+    def _adapt(self, *, ready: bool) -> None:
+        if not ready:
+            self._early = 0
+            self.ahead = min(self.max_ahead, max(1, self.ahead * 2))
+            return
+        self._early += 1
+        if self._early >= ADAPT_AFTER_EARLY_PAGES and self.ahead > 0:
+            self._early = 0
+            self.ahead -= 1
+
+    def _probe(self) -> None:
+        """At zero look-ahead (pages come faster than records are processed), look one
+        page ahead now and then, to notice when latency starts to matter again."""
+        self._since_probe += 1
+        if self._since_probe >= PROBE_EVERY_PAGES:
+            self._since_probe = 0
+            self.ahead = 1
+            self._early = ADAPT_AFTER_EARLY_PAGES - 1  # one early page and it is 0 again
+
+    def _send(self, params: Mapping[str, Any]) -> requests.Response:
+        return self.source.send({**self.base, **params})
+
+    def drop_inflight(self) -> None:
+        for _, future in self.inflight:
+            future.cancel()
+        self.inflight.clear()
+
+
+def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
+
+
+class Progress:
+    """Logs records and records/s every few seconds while a stream syncs."""
+
+    def __init__(self, name: str, logger: logging.Logger, counts: Callable[[], tuple[int, int]]) -> None:
+        self.name = name
+        self.logger = logger
+        self.counts = counts
+        self.started = self.last = time.monotonic()
+        self.records = 0
+
+    def update(self, count: int) -> None:
+        self.records += count
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_INTERVAL_SECONDS:
+            self.last = now
+            self._log("progress")
+
+    def done(self) -> None:
+        self._log("done")
+
+    def _log(self, what: str) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        requests_made, retries_made = self.counts()
+        self.logger.log(
+            logging.INFO,
+            "%s: %s, %d records fetched in %.1f s (%.0f records/s), %d requests, %d retries",
+            self.name, what, self.records, elapsed, self.records / elapsed,
+            requests_made, retries_made,
+        )

@@ -1,0 +1,249 @@
+"""The record path: each record shaped to its schema, its bookmark tracked by instant.
+
+`RecordShaper.shape` is the stream's `post_process`: it checks the primary key, drops
+fields the schema does not declare, converts values only where nothing is lost (a
+number into a string field, a numeric string into a number field), filters records
+older than the start value, and remembers the latest replication value it let through
+-- which becomes the bookmark, never the clock. It runs once per record, so it does
+the least that keeps every record valid for its target.
+"""
+
+from __future__ import annotations
+
+import decimal
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from singer_sdk.contrib.msgspec import encoder as singer_encoder
+from singer_sdk.mapper import SameRecordTransform, StreamMap
+
+from tap_analytics.errors import TapAnalyticsError, redact_url
+from tap_analytics.instants import NUMBER, cursor_order
+
+_MISSING = object()
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "integer": (int,), "number": (int, decimal.Decimal, float),
+    "boolean": (bool,), "object": (dict,), "array": (list,), "null": (type(None),),
+}
+
+
+class RecordShaper:
+    """Makes one stream's records fit its schema and tracks the latest cursor value."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        schema: Mapping[str, Any],
+        primary_key: tuple[str, ...],
+        replication_key: str | None,
+        url: str,
+        logger: logging.Logger,
+    ) -> None:
+        self.name = name
+        self.schema = schema
+        self.primary_key = primary_key
+        self.replication_key = replication_key
+        self.url = url
+        self.logger = logger
+        #: Records whose replication value sorts before this are dropped (None: keep all).
+        self.start_order: Any = None
+        #: The latest replication value emitted so far, with its sort key.
+        self.latest: tuple[tuple[int, Any], Any] | None = None
+        self._reported_unknown: set[str] = set()
+
+    def shape(self, row: dict[str, Any]) -> dict[str, Any] | None:
+        """The record as its target must see it, or None when it is older than the start."""
+        for key in self.primary_key:
+            if row.get(key) is None:
+                msg = (
+                    f"stream {self.name}: a record from {redact_url(self.url)} has no "
+                    f"{key!r} (its primary key); set primary_key to a field every record has"
+                )
+                raise TapAnalyticsError(msg)
+        self._drop_unknown_fields(row)
+        self._conform(row)
+        cursor = self.replication_key
+        if cursor:
+            value = row.get(cursor)
+            if value is None:
+                msg = (
+                    f"stream {self.name}: record {self.describe(row)} from "
+                    f"{redact_url(self.url)} has no {cursor!r} (its replication key); set "
+                    "endpoint.incremental.cursor_path to a field every record has, or "
+                    "remove incremental"
+                )
+                raise TapAnalyticsError(msg)
+            try:
+                order = cursor_order(value)
+            except ValueError:
+                msg = (
+                    f"stream {self.name}: record {self.describe(row)} has an unreadable "
+                    f"{cursor!r} value {str(value)[:40]!r}; the replication key must be a "
+                    "date-time or a number"
+                )
+                raise TapAnalyticsError(msg) from None
+            start = self.start_order
+            if start is not None and order <= start:
+                return None
+            latest = self.latest
+            if latest is None or order > latest[0]:
+                self.latest = (order, value)
+        return row
+
+    def describe(self, row: Mapping[str, Any]) -> str:
+        return ", ".join(f"{k}={row.get(k)!r}" for k in self.primary_key)
+
+    # --- conformance ---------------------------------------------------------------
+
+    @cached_property
+    def _field_types(self) -> dict[str, frozenset[type]]:
+        """For each typed field, the Python types a decoded JSON value may have."""
+        fields: dict[str, frozenset[type]] = {}
+        for name, prop in self.schema.get("properties", {}).items():
+            allowed = _python_types(prop)
+            if allowed is not None:
+                fields[name] = allowed
+        return fields
+
+    @cached_property
+    def _item_types(self) -> dict[str, frozenset[type]]:
+        """For each array field whose items are typed, the types an item may have."""
+        items: dict[str, frozenset[type]] = {}
+        for name, prop in self.schema.get("properties", {}).items():
+            item_schema = prop.get("items")
+            if "array" in _types(prop) and isinstance(item_schema, Mapping):
+                allowed = _python_types(item_schema)
+                if allowed is not None:
+                    items[name] = allowed
+        return items
+
+    def _conform(self, row: dict[str, Any]) -> None:
+        """Make each value fit its declared type, converting only where nothing is lost,
+        and fail clearly otherwise: a target must never receive a record its schema refuses."""
+        fields = self._field_types
+        for name, value in row.items():
+            allowed = fields.get(name)
+            if allowed is None or type(value) in allowed:
+                continue
+            row[name] = self._converted(row, name, value, allowed, self.schema["properties"][name])
+        for name, item_allowed in self._item_types.items():
+            items = row.get(name)
+            if type(items) is not list:
+                continue
+            for index, item in enumerate(items):
+                if type(item) not in item_allowed:
+                    items[index] = self._converted(
+                        row, f"{name}[{index}]", item, item_allowed,
+                        self.schema["properties"][name]["items"],
+                    )
+
+    def _converted(
+        self,
+        row: Mapping[str, Any],
+        name: str,
+        value: Any,
+        allowed: frozenset[type],
+        prop: Mapping[str, Any],
+    ) -> Any:
+        converted = _convert(value, allowed)
+        if converted is _MISSING:
+            wanted = "/".join(sorted(_types(prop)))
+            msg = (
+                f"stream {self.name}: record {self.describe(row)} from "
+                f"{redact_url(self.url)} has {name}={str(value)[:40]!r} "
+                f"({type(value).__name__}), but the schema says {wanted}; declare the "
+                "field's real type in the resource's schema"
+            )
+            raise TapAnalyticsError(msg)
+        return converted
+
+    @cached_property
+    def _known_fields(self) -> frozenset[str] | None:
+        """The schema's fields, or None when the schema admits any field."""
+        if self.schema.get("additionalProperties") not in (None, False):
+            return None
+        return frozenset(self.schema.get("properties", {}))
+
+    def _drop_unknown_fields(self, row: dict[str, Any]) -> None:
+        known = self._known_fields
+        if known is None or known.issuperset(row):
+            return
+        unknown = [name for name in row if name not in known]
+        for name in unknown:
+            del row[name]
+        new = set(unknown) - self._reported_unknown
+        if new:
+            self._reported_unknown |= new
+            self.logger.warning(
+                "%s: dropping fields the schema does not declare: %s (add them to the "
+                "resource's schema to keep them)",
+                self.name, ", ".join(sorted(new)),
+            )
+
+
+# --- direct RECORD encoding ----------------------------------------------------------
+
+
+def record_line_head(name: str, maps: list[StreamMap], *, all_selected: bool) -> bytes | None:
+    """The start of every RECORD line of stream `name` when its records go out as they
+    are; None when the SDK must shape them (stream maps, flattening, deselected fields)."""
+    plain = (
+        len(maps) == 1
+        and type(maps[0]) is SameRecordTransform
+        and not maps[0].flattening_enabled
+        and maps[0].stream_alias == name
+        and all_selected
+    )
+    if not plain:
+        return None
+    return b'{"type":"RECORD","stream":' + singer_encoder.encode(name) + b',"record":'
+
+
+def record_line_tail(extracted: datetime, version: int | None) -> bytes:
+    """The end of every RECORD line of one page: its version and time_extracted."""
+    prefix = b"" if version is None else b',"version":%d' % version
+    return prefix + b',"time_extracted":' + singer_encoder.encode(extracted) + b"}\n"
+
+
+# --- value conversion ----------------------------------------------------------------
+
+
+def _convert(value: Any, allowed: frozenset[type]) -> Any:
+    """`value` as one of the `allowed` types without loss, else `_MISSING`."""
+    if isinstance(value, bool):
+        return _MISSING
+    if isinstance(value, int | float | decimal.Decimal) and str in allowed:
+        return str(value)
+    if isinstance(value, float | decimal.Decimal) and int in allowed and value == int(value):
+        return int(value)
+    if isinstance(value, str) and (decimal.Decimal in allowed or int in allowed):
+        if value.strip() == "" and type(None) in allowed:
+            return None
+        if NUMBER.match(value):
+            number = decimal.Decimal(value)
+            if decimal.Decimal in allowed:
+                return number
+            if number == int(number):
+                return int(number)
+    if value == "" and type(None) in allowed:
+        return None
+    return _MISSING
+
+
+def _python_types(prop: Mapping[str, Any]) -> frozenset[type] | None:
+    """The Python types a decoded JSON value of schema `prop` may have; None when the
+    schema does not pin them down (no type, or a type this check does not know)."""
+    kinds = _types(prop)
+    if not kinds or not all(k in _JSON_TYPES for k in kinds):
+        return None
+    return frozenset(t for k in kinds for t in _JSON_TYPES[k])
+
+
+def _types(prop: Mapping[str, Any]) -> list[str]:
+    kind = prop.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)

@@ -1,0 +1,205 @@
+"""The tap's settings as a JSON schema: what `--about`, Meltano and validation show users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from singer_sdk import typing as th
+
+ERROR_HANDLER = th.ObjectType(
+    th.Property(
+        "retry_on_status_codes",
+        th.ArrayType(th.IntegerType),
+        description="HTTP statuses that are retried (default 429, 500, 502, 503, 504).",
+    ),
+    th.Property("max_retries", th.IntegerType, description="Retries before giving up (default 3)."),
+    th.Property(
+        "backoff_factor",
+        th.NumberType,
+        description="Seconds: the first wait of an exponential backoff (factor·2^(n-1): 2, 4, 8 s "
+        "for 2), or every wait of a constant one. A Retry-After header wins.",
+    ),
+    th.Property(
+        "backoff",
+        th.StringType(allowed_values=["exponential", "constant"]),
+        description="Backoff shape (default exponential).",
+    ),
+)
+
+RESOURCE_ITEM = th.CustomType({"anyOf": [{"type": "string"}, {"type": "object"}]})
+
+RESOURCE_OPTIONS = (
+    "Each entry is a built-in resource name (e.g. \"events\") or an object with: "
+    "name; endpoint.path; endpoint.data_selector (dotted path or JSONPath to the records, "
+    "default data); endpoint.params (extra query parameters); endpoint.paginator "
+    "({type: offset, limit, offset_param, limit_param, total_path, maximum_offset} or "
+    "{type: page_number, page_param, base_page, limit_param, limit, total_path (pages), "
+    "maximum_page} or {type: single_page}); endpoint.error_handler (retry_on_status_codes, "
+    "max_retries, backoff_factor, backoff); endpoint.incremental ({cursor_path, "
+    "start_param, initial_value}: the replication key, the query parameter that sends the "
+    "bookmark, the first value); primary_key (field or list, default id); "
+    "write_disposition (merge, append or replace); schema (JSON schema; inferred from the "
+    "first page when a non-built-in resource has none)."
+)
+
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property(
+        "client",
+        th.ObjectType(
+            th.Property(
+                "base_url",
+                th.StringType,
+                required=True,
+                description="API root, e.g. https://api.example.com; resource paths are "
+                "appended to it.",
+            ),
+            th.Property(
+                "auth",
+                th.ObjectType(
+                    th.Property(
+                        "type",
+                        th.StringType,
+                        description="oauth2 (client credentials, or refresh-token grant "
+                        "when refresh_token is set), bearer, api_key or none.",
+                    ),
+                    th.Property("client_id", th.StringType, description="OAuth2 client ID."),
+                    th.Property(
+                        "client_secret",
+                        th.StringType,
+                        secret=True,
+                        description="Secret. OAuth2 client secret.",
+                    ),
+                    th.Property(
+                        "token_url",
+                        th.StringType,
+                        description="OAuth2 token endpoint (alias: token_refresh_endpoint).",
+                    ),
+                    th.Property(
+                        "token_refresh_endpoint",
+                        th.StringType,
+                        description="Alias of token_url, as seed 002 names it.",
+                    ),
+                    th.Property(
+                        "refresh_token",
+                        th.StringType,
+                        secret=True,
+                        description="Secret. OAuth2 refresh token: selects the refresh-token grant; "
+                        "a token rotated by the server replaces it, kept in token_cache_path.",
+                    ),
+                    th.Property(
+                        "client_auth",
+                        th.StringType(allowed_values=["body", "basic"]),
+                        description="How the OAuth2 client authenticates to the token "
+                        "endpoint: body (client_id and client_secret in the form) or basic "
+                        "(HTTP Basic). Unset: the form body, then HTTP Basic once if the "
+                        "server refuses it (invalid_client).",
+                    ),
+                    th.Property("scope", th.StringType, description="OAuth2 scope, if any."),
+                    th.Property(
+                        "token", th.StringType, secret=True, description="Secret. Bearer token."
+                    ),
+                    th.Property(
+                        "name",
+                        th.StringType,
+                        description="API key header or query parameter name "
+                        "(default api_key).",
+                    ),
+                    th.Property(
+                        "api_key", th.StringType, secret=True, description="Secret. API key."
+                    ),
+                    th.Property(
+                        "location",
+                        th.StringType(allowed_values=["header", "query"]),
+                        description="Where the API key goes (default header).",
+                    ),
+                ),
+                description="How to authenticate; one authenticator serves every stream.",
+            ),
+            th.Property(
+                "error_handler",
+                ERROR_HANDLER,
+                description="Retry policy for every resource (a resource's own wins).",
+            ),
+        ),
+        required=True,
+        description="The API: base URL, authentication, retry policy.",
+    ),
+    th.Property(
+        "resource_defaults",
+        th.ObjectType(additional_properties=True),
+        description="Merged deeply under every resource entry (same options as a resource: "
+        "primary_key, write_disposition, endpoint.paginator, endpoint.error_handler, ...).",
+    ),
+    th.Property(
+        "resources",
+        th.ArrayType(RESOURCE_ITEM),
+        required=True,
+        description="The resources to sync. " + RESOURCE_OPTIONS,
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description="Earliest replication-key value synced by incremental resources "
+        "without a bookmark.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        default=60,
+        description="Seconds to wait for a response before retrying (default 60).",
+    ),
+    th.Property(
+        "max_concurrent_requests",
+        th.IntegerType,
+        default=8,
+        description="Pages of one stream fetched in parallel (1 = strictly sequential). "
+        "Records still come out in server order.",
+    ),
+    th.Property(
+        "speculative_paging",
+        th.BooleanType,
+        default=False,
+        description="Fetch pages ahead even when the API announces no total. Faster, but "
+        "may request up to max_concurrent_requests pages past the end of the data "
+        "(with a total, pages are fetched ahead without any waste).",
+    ),
+    th.Property(
+        "max_requests_per_second",
+        th.NumberType,
+        description="Cap on the request rate of the whole run (default: no cap; a 429/420 "
+        "still slows the run down).",
+    ),
+    th.Property(
+        "max_pages_per_stream",
+        th.IntegerType,
+        default=1_000_000,
+        description="Safety stop: a stream still paging after this many pages fails "
+        "(a server that never signals the end).",
+    ),
+    th.Property(
+        "token_cache_path",
+        th.StringType,
+        description="File keeping the newest OAuth2 refresh token when the API rotates "
+        "it (default: .meltano/tap-analytics/ under Meltano, else beside --state or "
+        "--config). Holds a secret: written with mode 0600.",
+    ),
+    th.Property(
+        "allow_insecure_http",
+        th.BooleanType,
+        default=False,
+        description="Allow plain http:// base and token URLs other than loopback "
+        "(credentials would travel unencrypted).",
+    ),
+    th.Property(
+        "ca_bundle",
+        th.StringType,
+        description="PEM file of CA certificates for a private CA (TLS verification "
+        "is always on).",
+    ),
+    th.Property(
+        "user_agent",
+        th.StringType,
+        description="User-Agent header sent to the API.",
+    ),
+).to_dict()

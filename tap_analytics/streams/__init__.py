@@ -1,0 +1,47 @@
+"""The built-in resources, one declarative class each, and the factory of run-time streams.
+
+A built-in class declares what the tap knows of one endpoint of a seed API (see the
+modules per API); behaviour is the base stream's. Every stream of a run -- built-in or
+declared in config alone -- is a subclass made here from its resolved `ResourceSpec`,
+so both go through the same code path, and a built-in's declarations are the defaults
+its config entry overrides.
+
+Two seeds define a resource of the same name (`organizations` in devplatform and
+helpdesk, `events` in devplatform and timetracking); config resolution tells them apart
+by the path an entry names (a bare name picks the first listed here).
+"""
+
+from __future__ import annotations
+
+from tap_analytics.client import AnalyticsStream
+from tap_analytics.config import ResourceSpec
+from tap_analytics.streams import devplatform, helpdesk, statuspage, timetracking
+
+BUILTIN_STREAMS: tuple[type[AnalyticsStream], ...] = (
+    *devplatform.STREAMS,
+    *helpdesk.STREAMS,
+    *timetracking.STREAMS,
+    *statuspage.STREAMS,
+)
+
+
+def stream_class(spec: ResourceSpec) -> type[AnalyticsStream]:
+    """The stream class of one resolved resource: its built-in class (or the base
+    stream) specialised with the spec."""
+    builtin = spec.builtin
+    base = (
+        builtin
+        if isinstance(builtin, type) and issubclass(builtin, AnalyticsStream)
+        else AnalyticsStream
+    )
+    attributes = {
+        "spec": spec,
+        "name": spec.name,
+        "path": spec.path,
+        "replication_key": spec.replication_key,
+        "__doc__": f"The `{spec.name}` resource as this run's config resolves it.",
+    }
+    return type(f"{spec.name.title().replace('_', '')}Stream", (base,), attributes)
+
+
+__all__ = ["BUILTIN_STREAMS", "stream_class"]
