@@ -1,0 +1,1 @@
+"""Real API frameworks that tests start in-process, so the tap is checked against their behaviour."""
