@@ -132,7 +132,7 @@ class AnalyticsStream(RESTStream[Any]):
     def __init__(self, tap: Tap, run: RunContext, schema: dict[str, Any]) -> None:
         spec = self.spec
         self.run = run
-        super().__init__(tap=tap, name=spec.name, schema=schema, path=spec.path)
+        super().__init__(tap=tap, name=spec.stream_name, schema=schema, path=spec.path)
         self.primary_keys = list(spec.primary_key) if spec.write_disposition != "append" else []
         self.replication_key = spec.replication_key
         self.http_method = spec.method
@@ -141,7 +141,7 @@ class AnalyticsStream(RESTStream[Any]):
         self.retries_made = 0
         self._counter_lock = threading.Lock()
         self.shaper = RecordShaper(
-            name=spec.name,
+            name=spec.stream_name,
             schema=self.schema,
             primary_key=spec.primary_key,
             replication_key=spec.replication_key,
@@ -334,7 +334,7 @@ class AnalyticsStream(RESTStream[Any]):
                 "endpoint.path point at the JSON API, or retry if the response was cut off"
             )
             raise TapAnalyticsError(msg) from None
-        records = select_records(body, self.spec.data_selector, where)
+        records = select_records(body, self.spec.data_selector or "data", where)
         return records, read_total(body, self.spec.paginator.total_path)
 
     def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None:

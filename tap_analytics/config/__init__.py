@@ -14,6 +14,7 @@ from tap_analytics.config.specs import (
     IncrementalSpec,
     PaginatorSpec,
     ResourceSpec,
+    ResponseAction,
     WriteDisposition,
 )
 
@@ -23,6 +24,7 @@ __all__ = [
     "IncrementalSpec",
     "PaginatorSpec",
     "ResourceSpec",
+    "ResponseAction",
     "WriteDisposition",
     "deep_merge",
     "find_builtin",

@@ -53,6 +53,16 @@ class PaginatorSpec:
 
 
 @dataclass(frozen=True)
+class ResponseAction:
+    """dlt's `response_actions` entry: when a response matches (status and/or a substring of
+    its body), do `action` -- "ignore" treats it as a page without records."""
+
+    status_code: int | None = None
+    content: str | None = None
+    action: str = "ignore"
+
+
+@dataclass(frozen=True)
 class IncrementalSpec:
     cursor_path: str
     start_param: str | None = None
@@ -61,22 +71,44 @@ class IncrementalSpec:
 
 @dataclass(frozen=True)
 class ResourceSpec:
-    """Everything that differs between two streams."""
+    """Everything that differs between two streams.
+
+    `name` is the resource's name as configured (what `resources.<name>` refers to);
+    `stream_name` is its Singer stream, the target's table (dlt's `table_name`)."""
 
     name: str
     path: str
-    data_selector: str
+    #: Where the records are in a body; None: detect it from the first response.
+    data_selector: str | None
     paginator: PaginatorSpec
     retry: RetryPolicy
     primary_key: tuple[str, ...]
     write_disposition: WriteDisposition
     method: str = "GET"
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: `client.headers` under the endpoint's own `headers`.
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: The request body of a POST: JSON (`json`) or form/raw (`data`).
+    json: Mapping[str, Any] | None = None
+    data: Any = None
+    #: What to do with matching responses, applied in order (dlt's `response_actions`).
+    response_actions: tuple[ResponseAction, ...] = ()
+    #: `endpoint.auth`: when `auth_override`, this resource authenticates with `auth`
+    #: (None: without credentials) instead of `client.auth`.
+    auth_override: bool = False
+    auth: Mapping[str, Any] | None = None
+    #: False: deselected in the discovered catalog (dlt's `selected`).
+    selected: bool = True
     incremental: IncrementalSpec | None = None
     schema: Mapping[str, Any] | None = None
     #: The built-in resource this one is (its class), when the config names one.
     builtin: type[Builtin] | None = None
+    #: The Singer stream name; defaults to `name` (see `__post_init__`).
+    stream_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.stream_name:
+            object.__setattr__(self, "stream_name", self.name)
 
     @property
     def replication_key(self) -> str | None:

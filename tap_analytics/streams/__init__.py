@@ -36,12 +36,12 @@ def stream_class(spec: ResourceSpec) -> type[AnalyticsStream]:
     )
     attributes = {
         "spec": spec,
-        "name": spec.name,
+        "name": spec.stream_name,
         "path": spec.path,
         "replication_key": spec.replication_key,
         "__doc__": f"The `{spec.name}` resource as this run's config resolves it.",
     }
-    return type(f"{spec.name.title().replace('_', '')}Stream", (base,), attributes)
+    return type(f"{spec.stream_name.title().replace('_', '')}Stream", (base,), attributes)
 
 
 __all__ = ["BUILTIN_STREAMS", "stream_class"]
