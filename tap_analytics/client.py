@@ -163,7 +163,7 @@ class AnalyticsStream(RESTStream[Any]):
 
     @property
     def authenticator(self) -> APIAuthenticatorBase | None:  # type: ignore[override]
-        return self.run.authenticator
+        return self.run.authenticator_for(self.spec)
 
     @property
     def timeout(self) -> float:  # type: ignore[override]

@@ -17,6 +17,7 @@ import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
 from tap_analytics.auth import AuthSetup, RefreshTokenStore, build_authenticator
+from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.retry import RetryPolicy
 from tap_analytics.throttle import RateGate
@@ -103,3 +104,8 @@ class RunContext:
             retry_policy=RetryPolicy.from_config(self.client.get("error_handler") or {}),
         )
         return build_authenticator(auth, setup)
+
+    def authenticator_for(self, spec: ResourceSpec) -> APIAuthenticatorBase | None:
+        """The authenticator of one resource: the run's, unless its `endpoint.auth`
+        overrides it."""
+        return self.authenticator

@@ -5,7 +5,7 @@ Every error is one line naming the setting; nothing is accepted that nothing act
 
 from __future__ import annotations
 
-from tap_analytics.config.client import is_loopback, validate_base_url, validate_client
+from tap_analytics.config.client import validate_client
 from tap_analytics.config.merge import deep_merge
 from tap_analytics.config.resources import find_builtin, resolve_resources
 from tap_analytics.config.specs import (
@@ -17,6 +17,7 @@ from tap_analytics.config.specs import (
     ResponseAction,
     WriteDisposition,
 )
+from tap_analytics.config.urls import is_loopback, validate_base_url
 
 __all__ = [
     "Builtin",

@@ -5,37 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from tap_analytics.auth import AUTH_TYPES
+from tap_analytics.config.auth import validate_auth
+from tap_analytics.config.urls import validate_base_url
 from tap_analytics.instants import parse_datetime
 
 ERROR_HANDLER_KEYS = {"retry_on_status_codes", "max_retries", "backoff_factor", "backoff"}
-
-
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
-
-
-def is_loopback(host: str | None) -> bool:
-    return bool(host) and (host in LOOPBACK_HOSTS or str(host).startswith("127."))
-
-
-def validate_base_url(value: Any, setting: str, *, allow_insecure: bool = False) -> str | None:
-    """An error line for a URL setting, or None when it is usable.
-
-    Plain http would send credentials in clear text: only loopback (local tests) or an
-    explicit `allow_insecure_http` may use it."""
-    if not isinstance(value, str) or not value.strip():
-        return f"{setting}: required, e.g. https://api.example.com"
-    parts = urlsplit(value.strip())
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
-        return f"{setting}: {value!r} is not an absolute http(s) URL (e.g. https://api.example.com)"
-    if parts.scheme == "http" and not allow_insecure and not is_loopback(parts.hostname):
-        return (
-            f"{setting}: plain http would send credentials unencrypted; use https, or set "
-            "allow_insecure_http: true if you really must"
-        )
-    return None
 
 
 def validate_client(config: Mapping[str, Any], *, for_sync: bool = True) -> list[str]:
@@ -85,45 +60,6 @@ def validate_client(config: Mapping[str, Any], *, for_sync: bool = True) -> list
         ):
             errors.append(f"{key}: must be a positive number, got {value!r}")
     return errors
-
-
-def validate_auth(auth: Mapping[str, Any], *, allow_insecure: bool = False) -> list[str]:
-    kind = auth.get("type")
-    if kind not in AUTH_TYPES:
-        return [
-            f"client.auth.type: unknown auth type {kind!r}; use one of "
-            + ", ".join(sorted(AUTH_TYPES))
-        ]
-    required, optional = AUTH_TYPES[kind].REQUIRED, AUTH_TYPES[kind].OPTIONAL
-    errors = [
-        f"client.auth.{name}: required for auth type {kind!r}"
-        for name in required
-        if not _present(auth, name, kind)
-    ]
-    known = {"type", *required, *optional}
-    errors += [
-        f"client.auth.{name}: not a setting of auth type {kind!r} (known: {', '.join(sorted(known))})"
-        for name in auth
-        if name not in known and auth[name] not in (None, "")
-    ]
-    if kind == "oauth2":
-        if auth.get("client_auth", "body") not in {"body", "basic"}:
-            errors.append("client.auth.client_auth: must be 'body' or 'basic'")
-        url = auth.get("token_url") or auth.get("token_refresh_endpoint")
-        if url and (
-            e := validate_base_url(url, "client.auth.token_url", allow_insecure=allow_insecure)
-        ) is not None:
-            errors.append(e)
-    if kind == "api_key" and auth.get("location", "header") not in {"header", "query"}:
-        errors.append("client.auth.location: must be 'header' or 'query'")
-    return errors
-
-
-def _present(auth: Mapping[str, Any], name: str, kind: str) -> bool:
-    if name == "token_url" and kind == "oauth2":
-        return bool(auth.get("token_url") or auth.get("token_refresh_endpoint"))
-    value = auth.get(name)
-    return isinstance(value, str) and bool(value.strip())
 
 
 def validate_error_handler(value: Any, where: str) -> list[str]:

@@ -12,20 +12,21 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tap_analytics.config.auth import endpoint_auth
 from tap_analytics.config.client import validate_client, validate_error_handler
-from tap_analytics.config.merge import deep_merge, paginator_mapping
+from tap_analytics.config.merge import deep_merge
+from tap_analytics.config.paginators import paginator_spec
+from tap_analytics.config.responses import response_actions
 from tap_analytics.config.specs import (
     Builtin,
     ConfigErrors,
     IncrementalSpec,
-    PaginatorSpec,
     ResourceSpec,
 )
-from tap_analytics.paging import PAGINATORS
 from tap_analytics.retry import RetryPolicy
 
 ENDPOINT_KEYS = {"path", "method", "data_selector", "params", "paginator", "error_handler",
-                 "incremental", "headers"}
+                 "incremental", "headers", "auth", "response_actions"}
 RESOURCE_KEYS = {"name", "endpoint", "primary_key", "write_disposition", "schema", "selected",
                  "table_name"}
 INCREMENTAL_KEYS = {"cursor_path", "start_param", "initial_value"}
@@ -75,7 +76,10 @@ def resolve_resources(
     seen: set[str] = set()
     for index, entry in enumerate(raw):
         where = f"resources[{index}]"
-        spec, entry_errors = _resolve_one(entry, where, defaults, client_errors, builtins)
+        spec, entry_errors = _resolve_one(
+            entry, where, defaults, client_errors, builtins,
+            insecure=config.get("allow_insecure_http") is True,
+        )
         errors += entry_errors
         if spec is not None:
             if spec.name in seen:
@@ -93,6 +97,8 @@ def _resolve_one(
     defaults: Mapping[str, Any],
     client_errors: Any,
     builtins: Sequence[type[Builtin]],
+    *,
+    insecure: bool = False,
 ) -> tuple[ResourceSpec | None, list[str]]:
     if isinstance(entry, str):
         entry = {"name": entry}
@@ -154,7 +160,7 @@ def _resolve_one(
         errors.append(f"{where}.endpoint.headers: must be an object")
         headers = {}
 
-    paginator, paginator_errors = _paginator(endpoint.get("paginator"), f"{where}.endpoint.paginator")
+    paginator, paginator_errors = paginator_spec(endpoint.get("paginator"), f"{where}.endpoint.paginator")
     errors += paginator_errors
     handler = endpoint.get("error_handler") or {}
     handler_errors = validate_error_handler(handler, f"{where}.endpoint.error_handler")
@@ -163,6 +169,12 @@ def _resolve_one(
 
     incremental, incremental_errors = _incremental(endpoint.get("incremental"), where)
     errors += incremental_errors
+    actions, action_errors = response_actions(
+        endpoint.get("response_actions"), f"{where}.endpoint.response_actions"
+    )
+    errors += action_errors
+    auth_override, auth, auth_errors = endpoint_auth(endpoint, where, allow_insecure=insecure)
+    errors += auth_errors
 
     primary_key = merged.get("primary_key", "id")
     if isinstance(primary_key, str):
@@ -216,38 +228,12 @@ def _resolve_one(
             write_disposition=disposition,
             schema=schema,
             builtin=builtin,
+            response_actions=actions,
+            auth_override=auth_override,
+            auth=auth,
         ),
         [],
     )
-
-
-def _paginator(value: Any, where: str) -> tuple[PaginatorSpec, list[str]]:
-    if value is None:
-        return PaginatorSpec("single_page"), []
-    value = paginator_mapping(value)
-    if not isinstance(value, Mapping):
-        return PaginatorSpec("single_page"), [f"{where}: must be an object with a type"]
-    kind = value.get("type")
-    if kind not in PAGINATORS:
-        return PaginatorSpec("single_page"), [
-            f"{where}.type: unknown paginator type {kind!r}; use one of "
-            + ", ".join(sorted(PAGINATORS))
-        ]
-    options = {k: v for k, v in value.items() if k != "type"}
-    allowed = PAGINATORS[kind].OPTIONS
-    errors: list[str] = []
-    for key, option in options.items():
-        if key not in allowed:
-            errors.append(
-                f"{where}.{key}: not an option of the {kind} paginator "
-                f"(known: {', '.join(sorted(allowed)) or 'none'})"
-            )
-        elif not isinstance(option, allowed[key]) or isinstance(option, bool):
-            errors.append(f"{where}.{key}: wrong type {type(option).__name__}")
-    limit = options.get("limit")
-    if isinstance(limit, int) and limit <= 0:
-        errors.append(f"{where}.limit: must be positive")
-    return PaginatorSpec(kind, options), errors
 
 
 def _incremental(value: Any, where: str) -> tuple[IncrementalSpec | None, list[str]]:
