@@ -26,7 +26,7 @@ from tap_analytics.config.specs import (
 from tap_analytics.retry import RetryPolicy
 
 ENDPOINT_KEYS = {"path", "method", "data_selector", "params", "paginator", "error_handler",
-                 "incremental", "headers", "auth", "response_actions"}
+                 "incremental", "headers", "auth", "response_actions", "json", "data"}
 RESOURCE_KEYS = {"name", "endpoint", "primary_key", "write_disposition", "schema", "selected",
                  "table_name"}
 INCREMENTAL_KEYS = {"cursor_path", "start_param", "initial_value"}
@@ -147,10 +147,14 @@ def _resolve_one(
     method = str(endpoint.get("method", "GET")).upper()
     if method not in {"GET", "POST"}:
         errors.append(f"{where}.endpoint.method: must be GET or POST")
-    selector = endpoint.get("data_selector", "data")
-    if not isinstance(selector, str) or not selector:
+    selector = endpoint.get("data_selector")
+    if selector is not None and (not isinstance(selector, str) or not selector):
         errors.append(f"{where}.endpoint.data_selector: must be a path such as 'data' or '$.data[*]'")
-        selector = "data"
+        selector = None
+    body_json = endpoint.get("json")
+    if body_json is not None and not isinstance(body_json, Mapping):
+        errors.append(f"{where}.endpoint.json: must be an object (the JSON request body)")
+        body_json = None
     params = endpoint.get("params") or {}
     if not isinstance(params, Mapping):
         errors.append(f"{where}.endpoint.params: must be an object of query parameters")
@@ -229,6 +233,8 @@ def _resolve_one(
             schema=schema,
             builtin=builtin,
             response_actions=actions,
+            json=body_json,
+            data=endpoint.get("data"),
             auth_override=auth_override,
             auth=auth,
         ),
