@@ -19,7 +19,7 @@ cost more than everything else a record needs:
   sorts before `...00Z` and offsets are ignored);
 * `_process_record`: these streams have no children and no partitions.
 The first and the last fall back to the SDK's own step whenever their shortcut does not
-apply; bookmarks are always kept per page.
+apply; bookmarks are always kept per page. Those hooks are `records.RecordPath`'s.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import decimal
 import inspect
 import json
 import threading
-from collections.abc import Generator, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache, cached_property
 from importlib import resources
@@ -49,8 +49,7 @@ from tap_analytics.context import RunContext
 from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.fetch import PageWalk, Progress, RecentKeys
 from tap_analytics.instants import cursor_order
-from tap_analytics.output import SingerOutput
-from tap_analytics.records import RecordShaper, record_line_head, record_line_tail
+from tap_analytics.records import RecordPath, RecordShaper, record_line_tail
 from tap_analytics.selectors import read_total, select_records
 
 RETRIED_EXCEPTIONS = (
@@ -76,7 +75,7 @@ STATUS_ADVICE = {
     410: "the endpoint is gone: check endpoint.path",
 }
 
-class AnalyticsStream(RESTStream[Any]):
+class AnalyticsStream(RecordPath, RESTStream[Any]):
     """One API resource, configured entirely by its `ResourceSpec`."""
 
     # --- declarations of a built-in resource (see tap_analytics.streams) -------------
@@ -433,60 +432,6 @@ class AnalyticsStream(RESTStream[Any]):
         if value is None:
             return initial
         return value if cursor_order(value) >= cursor_order(initial) else initial
-
-    def post_process(
-        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
-    ) -> dict[str, Any] | None:
-        return self.shaper.shape(row)
-
-    # --- the record path: writing and bookmarking ------------------------------------
-
-    @cached_property
-    def _direct_output(self) -> tuple[SingerOutput, bytes] | None:
-        """The writer and the start of every RECORD line of this stream, when records
-        go out as they are; None when the SDK must shape them."""
-        writer = self._tap.message_writer
-        if not isinstance(writer, SingerOutput):
-            return None
-        head = record_line_head(self.name, self.stream_maps, all_selected=all(self.mask.values()))
-        return None if head is None else (writer, head)
-
-    def _sync_records(
-        self, context: Mapping[str, Any] | None = None, *, write_messages: bool = True
-    ) -> Generator[dict[str, Any], Any, Any]:
-        """The SDK's record loop; records read before a failure still reach the target
-        (the writer buffers them, see `SingerOutput`)."""
-        try:
-            yield from super()._sync_records(context, write_messages=write_messages)
-        finally:
-            writer = self._tap.message_writer
-            if isinstance(writer, SingerOutput):
-                writer.flush()
-
-    def _write_record_message(self, record: dict[str, Any]) -> None:
-        direct = self._direct_output
-        if direct is None:
-            super()._write_record_message(record)
-            return
-        writer, head = direct
-        writer.write_record(head, record, self._record_tail)
-        self.state_manager.is_flushed = False
-
-    def _increment_stream_state(
-        self, latest_record: dict[str, Any], *, context: Mapping[str, Any] | None = None
-    ) -> None:
-        """Per page instead, in `_advance_bookmark`: the shaper tracks the latest value
-        of the records it lets through."""
-
-    def _process_record(
-        self,
-        record: dict[str, Any],
-        child_context: Mapping[str, Any] | None = None,
-        partition_context: Mapping[str, Any] | None = None,
-    ) -> None:
-        if self.child_streams or partition_context:
-            super()._process_record(record, child_context, partition_context)
-
 
 @cache
 def _schema_text(schema_file: str) -> str:

@@ -3,7 +3,9 @@
 `RecordShaper.shape` is the stream's `post_process`: it checks the primary key, drops
 fields the schema does not declare, converts values only where nothing is lost (a
 number into a string field, a numeric string into a number field), filters records
-older than the start value, and remembers the latest replication value it let through
+strictly older than the start value (inclusive, as Singer taps and dlt's closed range are:
+a row changed within the bookmark's second is never lost; the target's merge drops the
+repeat), and remembers the latest replication value it let through
 -- which becomes the bookmark, never the clock. It runs once per record, so it does
 the least that keeps every record valid for its target.
 """
@@ -12,16 +14,18 @@ from __future__ import annotations
 
 import decimal
 import logging
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from singer_sdk.contrib.msgspec import encoder as singer_encoder
 from singer_sdk.mapper import SameRecordTransform, StreamMap
+from singer_sdk.streams import Stream
 
 from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.instants import NUMBER, cursor_order
+from tap_analytics.output import SingerOutput
 
 _MISSING = object()
 
@@ -50,7 +54,7 @@ class RecordShaper:
         self.replication_key = replication_key
         self.url = url
         self.logger = logger
-        #: Records whose replication value sorts before this are dropped (None: keep all).
+        #: Records whose replication value sorts strictly before this are dropped (None: keep all).
         self.start_order: Any = None
         #: The latest replication value emitted so far, with its sort key.
         self.latest: tuple[tuple[int, Any], Any] | None = None
@@ -88,7 +92,7 @@ class RecordShaper:
                 )
                 raise TapAnalyticsError(msg) from None
             start = self.start_order
-            if start is not None and order <= start:
+            if start is not None and order < start:  # inclusive: a record at the bookmark stays
                 return None
             latest = self.latest
             if latest is None or order > latest[0]:
@@ -184,6 +188,73 @@ class RecordShaper:
                 "resource's schema to keep them)",
                 self.name, ", ".join(sorted(new)),
             )
+
+
+class RecordPath(Stream):
+    """The stream's SDK hooks of the record path, mixed into the base stream: shaping
+    (`post_process`), bookmarks without a clock signpost, and direct RECORD output."""
+
+    shaper: RecordShaper
+    #: The end of every RECORD line of the current page (its time_extracted).
+    _record_tail: bytes = b""
+
+    def get_replication_key_signpost(self, context: Mapping[str, Any] | None = None) -> None:
+        """No signpost: the bookmark is the latest value emitted, by instant. The SDK's
+        signpost (the tap's own clock at start) is compared with the records' values as
+        strings, so an API rendering +05:30, or a clock skew between API and tap, turned
+        the bookmark into a time no record had -- and later changes were skipped."""
+        return None
+
+    def post_process(
+        self, row: dict[str, Any], context: Mapping[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        return self.shaper.shape(row)
+
+    @cached_property
+    def _direct_output(self) -> tuple[SingerOutput, bytes] | None:
+        """The writer and the start of every RECORD line of this stream, when records
+        go out as they are; None when the SDK must shape them."""
+        writer = self._tap.message_writer
+        if not isinstance(writer, SingerOutput):
+            return None
+        head = record_line_head(self.name, self.stream_maps, all_selected=all(self.mask.values()))
+        return None if head is None else (writer, head)
+
+    def _sync_records(
+        self, context: Mapping[str, Any] | None = None, *, write_messages: bool = True
+    ) -> Generator[dict[str, Any], Any, Any]:
+        """The SDK's record loop; records read before a failure still reach the target
+        (the writer buffers them, see `SingerOutput`)."""
+        try:
+            yield from super()._sync_records(context, write_messages=write_messages)
+        finally:
+            writer = self._tap.message_writer
+            if isinstance(writer, SingerOutput):
+                writer.flush()
+
+    def _write_record_message(self, record: dict[str, Any]) -> None:
+        direct = self._direct_output
+        if direct is None:
+            super()._write_record_message(record)
+            return
+        writer, head = direct
+        writer.write_record(head, record, self._record_tail)
+        self.state_manager.is_flushed = False
+
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Mapping[str, Any] | None = None
+    ) -> None:
+        """Per page instead, in `_advance_bookmark`: the shaper tracks the latest value
+        of the records it lets through."""
+
+    def _process_record(
+        self,
+        record: dict[str, Any],
+        child_context: Mapping[str, Any] | None = None,
+        partition_context: Mapping[str, Any] | None = None,
+    ) -> None:
+        if self.child_streams or partition_context:
+            super()._process_record(record, child_context, partition_context)
 
 
 # --- direct RECORD encoding ----------------------------------------------------------

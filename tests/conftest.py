@@ -28,3 +28,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+#: The real DRF + django-oauth-toolkit API (tests/servers/drf) is available to every suite.
+pytest_plugins = ["tests.servers.drf.fixtures"]

@@ -160,7 +160,9 @@ INCREMENTAL_APIS = [api for api in APIS if _incremental_streams(api)]
 
 @pytest.mark.sandbox(records=130)
 @pytest.mark.parametrize("api", INCREMENTAL_APIS)
-def test_second_sync_from_state_emits_nothing_old(sandbox: SandboxServer, api: str) -> None:
+def test_second_sync_from_state_emits_nothing_older_than_the_bookmark(
+    sandbox: SandboxServer, api: str
+) -> None:
     first = run_tap(config_for(sandbox, api))
     state = copy.deepcopy(first.state)
     for name, key, rk in _incremental_streams(api):
@@ -169,11 +171,14 @@ def test_second_sync_from_state_emits_nothing_old(sandbox: SandboxServer, api: s
 
     second = run_tap(config_for(sandbox, api), state=copy.deepcopy(state))
 
-    for name, _key, rk in _incremental_streams(api):
+    for name, key, rk in _incremental_streams(api):
         bookmark = cursor_order(state["bookmarks"][name]["replication_key_value"])
-        old = [r["id"] for r in second.records(name) if cursor_order(r[rk]) <= bookmark]
-        assert not old, f"{api}/{name}: re-emitted records at or before the bookmark: {old[:5]}"
-        assert second.records(name) == [], f"{api}/{name}: nothing changed, nothing to emit"
+        old = [r["id"] for r in second.records(name) if cursor_order(r[rk]) < bookmark]
+        assert not old, f"{api}/{name}: re-emitted records older than the bookmark: {old[:5]}"
+        # Nothing changed: only the records at the bookmark's instant come again (inclusive).
+        at_bookmark = sorted(str(r["id"]) for r in sandbox.records(key) if cursor_order(r[rk]) == bookmark)
+        assert sorted(second.ids(name)) == at_bookmark, f"{api}/{name}"
+        assert len(at_bookmark) >= 1
         assert second.bookmark(name) == first.bookmark(name)
     for name, key, _, _ in STREAMS[api]:
         if REPLICATION_KEYS[api][name] is None:  # full table: everything again, once
@@ -195,8 +200,10 @@ def test_second_sync_emits_exactly_added_and_updated(sandbox: SandboxServer, api
 
     for name, key, rk in _incremental_streams(api):
         ids = second.ids(name)
-        assert len(ids) == len(set(ids)) == 5, f"{api}/{name}: {ids}"
-        assert set(ids) == changed[name]
+        assert len(ids) == len(set(ids)), f"{api}/{name}: {ids}"
+        # Inclusive: the changed records, plus any record still at the first run's bookmark.
+        at_bookmark = _at_bookmark(sandbox, key, rk, first.bookmark(name))
+        assert set(ids) == changed[name] | at_bookmark, f"{api}/{name}"
         server = {str(r["id"]): r for r in sandbox.records(key)}
         for record in second.records(name):
             assert record[rk] == server[str(record["id"])][rk]
@@ -225,11 +232,21 @@ def test_incremental_start_param_is_sent_and_filters_server_side(sandbox: Sandbo
     sandbox.reset_log()
     second = run_tap(config, state=copy.deepcopy(first.state))
 
-    assert len(second.records("resource_name")) == 3
     bookmark = first.bookmark("resource_name")
+    at_bookmark = _at_bookmark(sandbox, "generic/resource_name", "updated_at", bookmark)
+    assert len(second.records("resource_name")) == 3 + len(at_bookmark)
     data = [e for e in sandbox.request_log if e["resource"] == "generic/resource_name"]
-    assert len(data) == 2, "the probe, then one page: 4 records since the bookmark"
+    assert len(data) == 2, "the probe, then one page: the few records since the bookmark"
     assert data[1]["query"].get("updated_since") == bookmark
+
+
+def _at_bookmark(sandbox: SandboxServer, key: str, rk: str, bookmark: Any) -> set[str]:
+    """Ids of the server's records whose cursor is exactly at `bookmark`: an inclusive
+    incremental run emits them again (none without a bookmark: an empty stream)."""
+    if bookmark is None:
+        return set()
+    at = cursor_order(bookmark)
+    return {str(r["id"]) for r in sandbox.records(key) if cursor_order(r[rk]) == at}
 
 
 # ------------------------------------------------------------------ the real CLI
@@ -249,5 +266,6 @@ def test_cli_full_then_incremental_sync(sandbox: SandboxServer, api: str, tmp_pa
 
     assert second.returncode == 0, second.stderr[-2000:]
     for name, key, rk in _incremental_streams(api):
-        assert sorted(second.ids(name)) == sorted(changed[name]), f"{api}/{name}"
+        expected = changed[name] | _at_bookmark(sandbox, key, rk, first.bookmark(name))
+        assert sorted(second.ids(name)) == sorted(expected), f"{api}/{name}"
         assert second.bookmark(name) == max((r[rk] for r in sandbox.records(key)), key=cursor_order)
