@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any
 
 from singer_sdk.contrib.msgspec import encoder as singer_encoder
+from singer_sdk.helpers._batch import BatchConfig
 from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.streams import Stream
 
@@ -192,11 +193,42 @@ class RecordShaper:
 
 class RecordPath(Stream):
     """The stream's SDK hooks of the record path, mixed into the base stream: shaping
-    (`post_process`), bookmarks without a clock signpost, and direct RECORD output."""
+    (`post_process`), bookmarks without a clock signpost, direct RECORD output, and STATE
+    that in BATCH mode waits for the BATCH message delivering its records."""
 
     shaper: RecordShaper
     #: The end of every RECORD line of the current page (its time_extracted).
     _record_tail: bytes = b""
+    #: In BATCH mode, records sit in a batch file until its BATCH message is written, so a
+    #: STATE (a page checkpoint, a bookmark) may go out only right after a BATCH message.
+    _batching: bool = False
+    _state_delivered: bool = False
+
+    def _sync_batches(self, batch_config: BatchConfig, context: Mapping[str, Any] | None = None) -> None:
+        """The SDK's batch loop, with STATE only after each BATCH message and once at the
+        end (the SDK's loop also lets the page checkpoints out before their BATCH)."""
+        self._batching = True
+        try:
+            with self.get_batch_counter() as counter:
+                for encoding, manifest in self.get_batches(batch_config, context):
+                    counter.increment()
+                    self._write_batch_message(encoding=encoding, manifest=manifest)
+                    self._write_delivered_state()
+            self._write_delivered_state()  # the stream's final STATE, after its last batch
+        finally:
+            self._batching = False
+
+    def _write_delivered_state(self) -> None:
+        self._state_delivered = True
+        try:
+            self._write_state_message()
+        finally:
+            self._state_delivered = False
+
+    def _write_state_message(self) -> None:
+        if self._batching and not self._state_delivered:
+            return  # it stays pending (not flushed) until the next BATCH message is out
+        super()._write_state_message()
 
     def get_replication_key_signpost(self, context: Mapping[str, Any] | None = None) -> None:
         """No signpost: the bookmark is the latest value emitted, by instant. The SDK's

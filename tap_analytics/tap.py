@@ -114,7 +114,8 @@ class TapAnalytics(Tap):
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """On SIGTERM/SIGINT: emit the STATE reached (it names the page to resume at),
-        then exit non-zero -- an interrupted sync is not a successful one. If the signal
+        then exit non-zero -- an interrupted sync is not a successful one. In BATCH mode,
+        or if the signal
         interrupted a write to stdout (a slow target), nothing more is written: part of a
         line may be out, and the STATE emitted before this page still lets the next run
         resume."""
@@ -124,6 +125,14 @@ class TapAnalytics(Tap):
             if isinstance(writer, SingerOutput) and writer.mid_write:
                 self.logger.error(
                     "Interrupted by %s while writing output: the last STATE written stands", name
+                )
+            elif self.config.get("batch_config"):
+                # The records read since the last BATCH message are in no file yet: the
+                # STATE reached would claim them. The one after the last BATCH stands.
+                self.logger.error(
+                    "Interrupted by %s: the STATE after the last BATCH message lets the next "
+                    "run resume",
+                    name,
                 )
             else:
                 self._state_writer.write_state(self.state)

@@ -223,6 +223,24 @@ def test_a_termination_signal_writes_the_state_only_between_writes(
     assert ('"type":"STATE"' in out) is not mid_write
 
 
+def test_a_termination_signal_in_batch_mode_writes_no_state(
+    capsys: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """In BATCH mode the records read since the last BATCH message are in no file yet: the
+    STATE reached would claim them, so the STATE after the last BATCH message stands."""
+    config = cfg()
+    config["batch_config"] = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": tmp_path.as_uri()},
+    }
+    tap = make_tap(config)
+    exits: list[int] = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    tap._handle_termination(signal.SIGTERM, None)
+    assert exits == [128 + signal.SIGTERM]
+    assert '"type":"STATE"' not in capsys.readouterr().out
+
+
 def test_mid_write_is_true_exactly_while_bytes_go_to_stdout(monkeypatch: pytest.MonkeyPatch) -> None:
     writer = SingerOutput()
     seen: list[bool] = []
