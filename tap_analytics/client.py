@@ -42,7 +42,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
-from tap_analytics import resume, retry
+from tap_analytics import redirects, resume, retry
 from tap_analytics.auth import OAuth2Authenticator
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
@@ -231,17 +231,16 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
             # Read after authenticating: at worst it is newer than the token sent, and
             # then the retry simply uses the newer token without renewing again.
             generation = auth.generation if isinstance(auth, OAuth2Authenticator) else 0
-            with self._counter_lock:
-                self.requests_made += 1
             retry_after: str | None = None
             status = 0
+            unreachable = False
             try:
-                with gate.slot():
-                    response = self.requests_session.send(
-                        prepared, timeout=self.timeout, allow_redirects=True
-                    )
+                response = self._send_following_redirects(prepared, auth)
+            except requests.exceptions.SSLError as exc:
+                raise self.connection_error(prepared, exc, retries=0) from None
             except RETRIED_EXCEPTIONS as exc:
                 failure = type(exc).__name__
+                unreachable = isinstance(exc, requests.ConnectionError)
             else:
                 status = response.status_code
                 if status < 300:
@@ -257,6 +256,8 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
                 failure = f"HTTP {status}"
                 retry_after = response.headers.get("Retry-After")
             if retries >= policy.max_retries:
+                if unreachable:
+                    raise self.connection_error(prepared, failure, retries=retries)
                 msg = (
                     f"stream {self.name}: GET {redact_url(prepared.url or self.url)} still failing "
                     f"({failure}) after {retries} retries; the API is unavailable or throttling: "
@@ -266,7 +267,9 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
             retries += 1
             with self._counter_lock:
                 self.retries_made += 1
-            wait = policy.wait(retries, retry_after)
+            # A host that does not answer gets an exponential backoff even where the API's
+            # statuses are retried after a constant wait (seed 004: 62 s each).
+            wait = policy.connection_wait(retries) if unreachable else policy.wait(retries, retry_after)
             if wait > retry.MAX_RETRY_AFTER_SECONDS:
                 msg = (
                     f"stream {self.name}: {redact_url(prepared.url or self.url)} asks to wait "
@@ -282,6 +285,57 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
                 gate.throttle(wait)  # every worker of the run waits, not only this one
             else:
                 retry.sleep(wait)
+
+    def _send_following_redirects(
+        self, prepared: requests.PreparedRequest, auth: APIAuthenticatorBase | None
+    ) -> requests.Response:
+        """Send without letting `requests` follow redirects: a redirect within the
+        request's origin is followed with the credentials applied again; one to another
+        host, port or scheme is refused, so no credential the tap added leaves the API."""
+        gate = self.run.rate_gate
+        for _ in range(redirects.MAX_REDIRECTS + 1):
+            with self._counter_lock:
+                self.requests_made += 1
+            with gate.slot():
+                response = self.requests_session.send(
+                    prepared, timeout=self.timeout, allow_redirects=False
+                )
+            url = prepared.url or self.url
+            target = redirects.redirect_target(url, response)
+            if target is None:
+                return response
+            if not redirects.same_origin(url, target):
+                msg = (
+                    f"stream {self.name}: GET {redact_url(url)} redirects (HTTP "
+                    f"{response.status_code}) to {redact_url(target)}, another host, port or "
+                    "scheme; the tap never sends credentials there: set client.base_url (or "
+                    "endpoint.path) to the address the API redirects to"
+                )
+                raise TapAnalyticsError(msg)
+            prepared = redirects.redirected_request(prepared, target, response.status_code)
+            if auth is not None:
+                prepared = auth(prepared)
+        msg = (
+            f"stream {self.name}: GET {redact_url(prepared.url or self.url)} redirected more "
+            f"than {redirects.MAX_REDIRECTS} times; check client.base_url and endpoint.path"
+        )
+        raise TapAnalyticsError(msg)
+
+    def connection_error(
+        self, prepared: requests.PreparedRequest, failure: object, *, retries: int
+    ) -> TapAnalyticsError:
+        """The one line for an API that cannot be reached (refused, DNS, TLS, timeout)."""
+        url = redact_url(prepared.url or self.url)
+        if isinstance(failure, requests.exceptions.SSLError):
+            what = "the TLS handshake failed (certificate not trusted or invalid)"
+            advice = "check client.base_url, or set ca_bundle for a private CA"
+        else:
+            what = f"cannot connect ({failure}) after {retries} retries"
+            advice = (
+                f"check client.base_url ({redact_url(self.url_base)}) and that the host is "
+                "reachable from here"
+            )
+        return TapAnalyticsError(f"stream {self.name}: GET {url}: {what}; {advice}")
 
     def credential_hint(self) -> str:
         """The setting a user should check after a 401/403, by auth type."""

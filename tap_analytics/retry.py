@@ -59,6 +59,12 @@ class RetryPolicy:
             return self.backoff_factor
         return float(self.backoff_factor * 2 ** (retry_number - 1))
 
+    def connection_wait(self, retry_number: int) -> float:
+        """Wait before retry `retry_number` after a failure to connect: always exponential
+        (a constant backoff is for an API's own throttling), from at most 2 s."""
+        base = self.backoff_factor if self.backoff == "exponential" else min(self.backoff_factor, 2.0)
+        return float(base * 2 ** (retry_number - 1))
+
     def wait(self, retry_number: int, retry_after: str | None = None) -> float:
         """The wait before retry `retry_number`; a valid Retry-After wins."""
         server_wait = parse_retry_after(retry_after)
