@@ -21,9 +21,10 @@ from .harness import dlt_environment
 __all__ = ["fake_clock", "module_sandbox", "sandbox"]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def dlt_isolation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """For the whole session dlt writes only under one tmp dir, sends no telemetry, never sleeps."""
+    """While this suite runs dlt writes only under one tmp dir, sends no telemetry, never sleeps
+    (package scope: the variables are restored before any other suite runs)."""
     root = tmp_path_factory.mktemp("dlt")
     with pytest.MonkeyPatch.context() as mp:
         for name, value in dlt_environment(root).items():
