@@ -1,0 +1,1 @@
+"""dlt as the referee: the same rest_api_source config run through dlt and through the tap."""
