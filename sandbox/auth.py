@@ -2,7 +2,7 @@
 
 Secrets are distinctive and reproducible (``SECRET-``, ``-TOKEN-``, ``APIKEY-``, ``ACCESS-``,
 ``REFRESH-`` markers) so leak tests can grep any output for them. Access tokens are issued by
-one RFC 6749 endpoint per OAuth API and live ``token_ttl`` seconds.
+one RFC 6749 endpoint per OAuth API (the forum's included) and live ``token_ttl`` seconds.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from email.message import Message
 from urllib.parse import parse_qsl, unquote_plus
 
 from .data import APIS
+from .forum_data import FORUM_API
 from .serving import ServingMixin
 from .transport import _json, _Response
 
 OAUTH_APIS = frozenset({"devplatform", "generic", "helpdesk"})
+#: APIs with a token endpoint: the OAuth seed APIs and the forum (used in its "oauth2" mode).
+TOKEN_APIS = OAUTH_APIS | {FORUM_API}
 TOKEN_PATH = "/oauth/token"
 
 
@@ -46,7 +49,7 @@ class AuthMixin(ServingMixin):
                 "client_id": f"client-{api}-{_secret('client_id', api)[:8]}",
                 "client_secret": f"sk-live-{api}-SECRET-{_secret('client_secret', api)}",
             }
-            for api in OAUTH_APIS
+            for api in TOKEN_APIS
         }
         self._refresh_generation = 0
         self._creds["helpdesk"]["refresh_token"] = self._new_refresh_token()
@@ -56,6 +59,12 @@ class AuthMixin(ServingMixin):
         self._creds["statuspage"] = {
             "api_key": f"ak-live-statuspage-APIKEY-{_secret('api_key', 'statuspage')}"
         }
+        self._creds[FORUM_API] |= {
+            "token": f"fr-live-forum-TOKEN-{_secret('token', FORUM_API)}",
+            "username": f"forum-user-{_secret('username', FORUM_API)[:8]}",
+            "password": f"pw-live-forum-SECRET-{_secret('password', FORUM_API)}",
+            "api_key": f"ak-live-forum-APIKEY-{_secret('api_key', FORUM_API)}",
+        }
         self._access_tokens = {}
         self._token_serial = 0
 
@@ -63,7 +72,7 @@ class AuthMixin(ServingMixin):
     def credentials(self) -> dict[str, dict[str, str]]:
         """Per-API secrets; helpdesk's refresh_token is the currently valid one."""
         with self._lock:
-            return {api: dict(self._creds[api]) for api in APIS}
+            return {api: dict(self._creds[api]) for api in (*APIS, FORUM_API)}
 
     def _new_refresh_token(self) -> str:
         self._refresh_generation += 1

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 CONTROL_PREFIX = "/_control/"
 
 
+def _count_or_ids(value: Any) -> int | list[int]:
+    return [int(v) for v in value] if isinstance(value, list) else int(value)
+
+
 def handle_control(srv: SandboxServer, method: str, name: str, body: bytes) -> _Response:
     """Answer one control call; a bad payload is a 400, an unknown call a 404."""
     try:
@@ -30,8 +34,10 @@ def handle_control(srv: SandboxServer, method: str, name: str, body: bytes) -> _
             return _json(200, srv.stats())
         if method == "POST" and name == "mutate":
             key = payload["resource"]
+            # "delete" (and lists of ids) only for forum/posts; mutate() refuses them elsewhere.
+            extra = {"delete": _count_or_ids(payload["delete"])} if "delete" in payload else {}
             result: dict[str, Any] = srv.mutate(
-                key, int(payload.get("add", 0)), int(payload.get("update", 0))
+                key, int(payload.get("add", 0)), _count_or_ids(payload.get("update", 0)), **extra
             )
             if payload.get("insert_at_head"):
                 result["inserted_at_head"] = srv.insert_at_head(key, int(payload["insert_at_head"]))

@@ -1,7 +1,8 @@
 """The five seed APIs' data endpoints: routing, offset/page paging and record edits.
 
-Each resource is a :class:`~sandbox.collection._Collection`: generated lazily, edited by
-:meth:`mutate` and :meth:`insert_at_head`, sized by :meth:`set_records`.
+Each resource is a :class:`~sandbox.collection._Collection`; the record-count and edit methods
+also accept the forum's keys (``forum/posts``, ``forum/users``) and hand them to its store, so
+tests, the control endpoint and ``python -m sandbox`` have one way to size and edit any API.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import copy
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from email.message import Message
 from typing import Any
 
 from .auth import AuthMixin
 from .collection import _Collection, _parse_since
 from .data import BASE_EPOCH, RESOURCE_KEYS, ROUTES, SPECS_BY_KEY, STEP, Record, ResourceSpec, iso
+from .forum_data import COUNT_KEYS, POSTS_KEY, USERS_KEY, ForumStore
 from .transport import _BadRequest, _json, _Response, int_param
 
 DEFAULT_RECORDS = 250
@@ -26,6 +28,7 @@ class SeedApiMixin(AuthMixin):
 
     _collections: dict[str, _Collection]
     _clock: int
+    _forum_store: ForumStore
     include_total: bool
     max_page_size: int | None
     ignore_paging: bool
@@ -93,15 +96,19 @@ class SeedApiMixin(AuthMixin):
         """Set record counts (int for all resources, or a key -> count mapping).
 
         Resources named (all of them for an int) are rebuilt: their earlier
-        mutations are discarded so ids and timestamps stay consistent.
+        mutations are discarded so ids and timestamps stay consistent. An int
+        leaves the forum alone; name ``forum/posts`` or ``forum/users`` to size it.
         """
         if isinstance(records, int):
             counts = dict.fromkeys(RESOURCE_KEYS, records)
         else:
-            unknown = set(records) - set(RESOURCE_KEYS)
+            unknown = set(records) - set(RESOURCE_KEYS) - set(COUNT_KEYS)
             if unknown:
-                raise KeyError(f"unknown resource key(s) {sorted(unknown)}; known: {RESOURCE_KEYS}")
-            counts = {k: records[k] for k in records}
+                known = (*RESOURCE_KEYS, *COUNT_KEYS)
+                raise KeyError(f"unknown resource key(s) {sorted(unknown)}; known: {known}")
+            counts = {k: records[k] for k in records if k not in COUNT_KEYS}
+            if any(k in records for k in COUNT_KEYS):
+                self._forum_store.reset(records.get(POSTS_KEY), records.get(USERS_KEY))
             for k in RESOURCE_KEYS:
                 if k not in self._collections:
                     counts.setdefault(k, DEFAULT_RECORDS)
@@ -113,10 +120,16 @@ class SeedApiMixin(AuthMixin):
 
     def records(self, resource_key: str) -> list[Record]:
         """Ground truth: the resource's current records, in serving order (deep copies)."""
+        if resource_key == POSTS_KEY:
+            return self._forum_store.records()
+        if resource_key == USERS_KEY:
+            return self._forum_store.users()
         with self._lock:
             return copy.deepcopy(self._collection(resource_key).all_records())
 
     def record_count(self, resource_key: str) -> int:
+        if resource_key in COUNT_KEYS:
+            return len(self.records(resource_key))
         with self._lock:
             return len(self._collection(resource_key))
 
@@ -141,13 +154,25 @@ class SeedApiMixin(AuthMixin):
             rec[f] = iso(t)
         return rec, t
 
-    def mutate(self, resource_key: str, add: int = 0, update: int = 0) -> dict[str, list[str]]:
+    def mutate(
+        self,
+        resource_key: str,
+        add: int = 0,
+        update: int | Sequence[int] = 0,
+        delete: int | Sequence[int] = 0,
+    ) -> dict[str, Any]:
         """Update ``update`` existing records, then append ``add`` new ones.
 
         Updated records (chosen by a seeded RNG) get a changed business field
         and a cursor later than anything existing; new records get new ids and
-        even later timestamps. Returns the affected ids.
+        even later timestamps. Returns the affected ids. ``forum/posts`` also
+        takes ``delete``, and lists of post ids for ``update``/``delete``
+        (see :meth:`ForumStore.mutate`); its ids are ints.
         """
+        if resource_key == POSTS_KEY:
+            return self._forum_store.mutate(int(add), _ids_or_count(update), _ids_or_count(delete))
+        if not isinstance(update, int) or delete:
+            raise ValueError(f"{resource_key}: update takes a count, delete is for {POSTS_KEY} only")
         with self._lock:
             col = self._collection(resource_key)
             col.revision += 1
@@ -174,3 +199,7 @@ class SeedApiMixin(AuthMixin):
             items = [self._new_record(col) for _ in range(max(n, 0))]
             col.add(items, at_head=True)
             return [str(r["id"]) for r, _ in items]
+
+
+def _ids_or_count(value: int | Sequence[int]) -> int | list[int]:
+    return int(value) if isinstance(value, int | str) else [int(v) for v in value]

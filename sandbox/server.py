@@ -1,16 +1,17 @@
-"""One local HTTP server that imitates all five analytics APIs the tap reads.
+"""One local HTTP server that imitates the five analytics APIs the tap reads, and the forum.
 
 Tests, the demo and the benchmarks need a real HTTP peer whose behaviour they
 control exactly (auth flows, paging edge cases, faults, data changes), so the
 sandbox is standard library only and deterministic: records come from
-:mod:`sandbox.data`, timestamps from a logical clock, faults from a seeded RNG
-or an explicit queue.
+:mod:`sandbox.data` and :mod:`sandbox.forum_data`, timestamps from a logical
+clock, faults from a seeded RNG or an explicit queue.
 
 This module owns :class:`SandboxServer`'s options, lifecycle, introspection and
 request dispatch; the rooms it is assembled from are :mod:`sandbox.transport`
 (HTTP plumbing), :mod:`sandbox.serving` (latency, faults, counters),
 :mod:`sandbox.auth` (secrets, token endpoint), :mod:`sandbox.seed_api` (the seed
-APIs' paging and edits) and :mod:`sandbox.control` (the control endpoint).
+APIs' paging and edits), :mod:`sandbox.forum` (the forum API) and
+:mod:`sandbox.control` (the control endpoint).
 """
 
 from __future__ import annotations
@@ -23,14 +24,18 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .auth import OAUTH_APIS, TOKEN_PATH, _secret
+from .auth import OAUTH_APIS, TOKEN_APIS, TOKEN_PATH, _secret
 from .collection import Segment, _Collection, _parse_since
 from .control import CONTROL_PREFIX, handle_control
 from .data import APIS, RESOURCE_KEYS
+from .forum import FORUM_AUTH_MODES, ForumMixin, check_forum_auth
+from .forum_data import FORUM_API, ForumStore
 from .seed_api import DEFAULT_RECORDS, SeedApiMixin
 from .serving import DEFAULT_FAIL_STATUSES, FAULT_KINDS, Fault, _check_fault
 from .transport import HOST, _BadRequest, _Handler, _html, _HTTPServer, _json, _Response
 
+#: Every API the server answers under ``/<api>``: the five seed APIs, then the forum.
+ALL_APIS: tuple[str, ...] = (*APIS, FORUM_API)
 #: Options settable through the constructor, :meth:`SandboxServer.configure` and the control endpoint.
 OPTIONS = (
     "include_total",
@@ -49,13 +54,16 @@ OPTIONS = (
     "api_key_header",
     "log_requests",
     "client_auth",
+    "forum_auth",
 )
 
-__all__ = [  # what callers imported from this module before it was split
+__all__ = [  # what callers imported from this module before it was split, plus the forum's names
+    "ALL_APIS",
     "CONTROL_PREFIX",
     "DEFAULT_FAIL_STATUSES",
     "DEFAULT_RECORDS",
     "FAULT_KINDS",
+    "FORUM_AUTH_MODES",
     "HOST",
     "OAUTH_APIS",
     "OPTIONS",
@@ -76,8 +84,8 @@ __all__ = [  # what callers imported from this module before it was split
 ]
 
 
-class SandboxServer(SeedApiMixin):
-    """All five fake APIs on one free local port; see the package docstring for usage."""
+class SandboxServer(ForumMixin, SeedApiMixin):
+    """All six fake APIs on one free local port; see the package docstring for usage."""
 
     RESOURCE_KEYS = RESOURCE_KEYS
     APIS = APIS
@@ -103,6 +111,7 @@ class SandboxServer(SeedApiMixin):
         api_key_header: str = "api_key",
         log_requests: bool = True,
         client_auth: str = "any",
+        forum_auth: str = "none",
     ) -> None:
         self.port = port
         self._lock = threading.RLock()
@@ -138,6 +147,9 @@ class SandboxServer(SeedApiMixin):
         self._token_counts: dict[str, int] = {}
         self._request_count = 0
         self._init_credentials()
+        #: Credential the forum's data endpoints require; one of FORUM_AUTH_MODES.
+        self.forum_auth = check_forum_auth(forum_auth)
+        self._forum_store = ForumStore()
         self.set_records(records)
 
     # ------------------------------------------------------------ lifecycle
@@ -178,8 +190,8 @@ class SandboxServer(SeedApiMixin):
         return f"http://{HOST}:{self.port}"
 
     def api_url(self, api: str) -> str:
-        if api not in APIS:
-            raise KeyError(f"unknown api {api!r}; known: {APIS}")
+        if api not in ALL_APIS:
+            raise KeyError(f"unknown api {api!r}; known: {ALL_APIS}")
         return f"{self.base_url}/{api}"
 
     # -------------------------------------------------------- configuration
@@ -191,6 +203,8 @@ class SandboxServer(SeedApiMixin):
         with self._lock:
             for name, value in options.items():
                 checked = [_check_fault(f) for f in value] if name == "fail_statuses" else value
+                if name == "forum_auth":
+                    checked = check_forum_auth(value)
                 setattr(self, name, checked)
                 if name == "fault_seed":
                     self._fault_rng = random.Random(value)
@@ -215,7 +229,7 @@ class SandboxServer(SeedApiMixin):
     @property
     def token_requests(self) -> dict[str, int]:
         with self._lock:
-            return {api: self._token_counts.get(api, 0) for api in OAUTH_APIS}
+            return {api: self._token_counts.get(api, 0) for api in TOKEN_APIS}
 
     def reset_log(self) -> None:
         with self._lock:
@@ -233,6 +247,7 @@ class SandboxServer(SeedApiMixin):
                 "data_requests": dict(self._data_counts),
                 "peak_concurrency": self._peak_in_progress,
                 "records": {k: len(c) for k, c in self._collections.items()},
+                FORUM_API: self._forum_store.counts,
             }
 
     # -------------------------------------------------------------- dispatch
@@ -244,10 +259,12 @@ class SandboxServer(SeedApiMixin):
         api, _, rest = path.lstrip("/").partition("/")
         rest = "/" + rest.rstrip("/")
         resource: str | None = None
-        if api not in APIS:
+        if api not in ALL_APIS:
             resp = _json(404, {"error": "not_found"})
-        elif api in OAUTH_APIS and rest == TOKEN_PATH:
+        elif api in TOKEN_APIS and rest == TOKEN_PATH:
             resp = self._token(api, method, path, headers, body)
+        elif api == FORUM_API:
+            resp, resource = self._forum(method, rest, path, query, headers, body)
         else:
             resp, resource = self._data(api, rest, method, path, query, headers)
         with self._lock:
@@ -259,7 +276,7 @@ class SandboxServer(SeedApiMixin):
                         "path": path,
                         "query": query,
                         "status": 0 if resp.drop else resp.status,
-                        "api": api if api in APIS else None,
+                        "api": api if api in ALL_APIS else None,
                         "resource": resource,
                         "headers": dict(headers.items()),
                     }

@@ -2,7 +2,7 @@
 
 Faults come from an explicit queue (:meth:`inject`) or a seeded RNG (``fail_rate``), so a
 test can script "503, then a dropped connection, then success" and a benchmark can ask for
-reproducible random failures.
+reproducible random failures. Shared by the seed APIs and the forum.
 """
 
 from __future__ import annotations

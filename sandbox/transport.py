@@ -1,7 +1,7 @@
 """HTTP plumbing of the sandbox: the threaded server, the I/O-only handler and response helpers.
 
 Behaviour lives in :meth:`SandboxServer._handle`; this module only moves bytes, so every fake
-API shares one socket layer and one response type.
+API (the five seed APIs and the forum) shares one socket layer and one response type.
 """
 
 from __future__ import annotations
