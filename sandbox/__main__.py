@@ -10,7 +10,11 @@ import threading
 from types import FrameType
 
 from .data import RESOURCE_KEYS
-from .server import DEFAULT_FAIL_STATUSES, DEFAULT_RECORDS, SandboxServer, _check_fault
+from .forum_data import COUNT_KEYS
+from .server import DEFAULT_FAIL_STATUSES, DEFAULT_RECORDS, FORUM_AUTH_MODES, SandboxServer, _check_fault
+
+#: Keys --resource-records accepts: the seed resources and the forum's counts.
+COUNTED_KEYS = (*RESOURCE_KEYS, *COUNT_KEYS)
 
 
 def _fault(value: str) -> int | str:
@@ -19,8 +23,8 @@ def _fault(value: str) -> int | str:
 
 def _resource_count(value: str) -> tuple[str, int]:
     key, sep, count = value.partition("=")
-    if not sep or key not in RESOURCE_KEYS:
-        raise argparse.ArgumentTypeError(f"expected KEY=N with KEY one of {', '.join(RESOURCE_KEYS)}")
+    if not sep or key not in COUNTED_KEYS:
+        raise argparse.ArgumentTypeError(f"expected KEY=N with KEY one of {', '.join(COUNTED_KEYS)}")
     return key, int(count)
 
 
@@ -36,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=N",
-        help="record count for one resource, e.g. helpdesk/tickets=5000 (repeatable)",
+        help="record count for one resource, e.g. helpdesk/tickets=5000 or forum/posts=40 (repeatable;"
+        " the forum keeps its own defaults, 230 posts and 17 users, unless named)",
     )
     p.add_argument("--no-total", action="store_true", help="omit the 'total' key from page responses")
     p.add_argument("--max-page-size", type=int, default=None, help="cap on records per page")
@@ -61,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-log", action="store_true", help="keep no per-request log (long benchmarks)")
     p.add_argument("--client-auth", choices=("any", "basic", "body"), default="any",
                    help="client authentication the token endpoint accepts (basic: RFC 6749's minimum)")
+    p.add_argument("--forum-auth", choices=FORUM_AUTH_MODES, default="none",
+                   help="credential the forum API's data endpoints require")
     return p
 
 
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         api_key_header=args.api_key_header,
         log_requests=not args.no_log,
         client_auth=args.client_auth,
+        forum_auth=args.forum_auth,
     )
     stop = threading.Event()
 
