@@ -29,17 +29,21 @@ ERROR_HANDLER = th.ObjectType(
 RESOURCE_ITEM = th.CustomType({"anyOf": [{"type": "string"}, {"type": "object"}]})
 
 RESOURCE_OPTIONS = (
-    "Each entry is a built-in resource name (e.g. \"events\") or an object with: "
-    "name; endpoint.path; endpoint.data_selector (dotted path or JSONPath to the records, "
-    "default data); endpoint.params (extra query parameters); endpoint.paginator "
+    "Each entry is a name (\"posts\": the endpoint posts, or the built-in resource of that "
+    "name, e.g. \"events\") or an object with: name; table_name (the Singer stream; names "
+    "become dlt's snake_case table names, user-events -> user_events); selected (false: "
+    "deselected in the discovered catalog); endpoint (a path, or an object with: path -- "
+    "relative, or an absolute URL, {name} placeholders filled from params; "
+    "data_selector (dotted path or JSONPath to the records, default data); params (extra "
+    "query parameters); headers; paginator "
     "({type: offset, limit, offset_param, limit_param, total_path, maximum_offset} or "
     "{type: page_number, page_param, base_page, limit_param, limit, total_path (pages), "
-    "maximum_page} or {type: single_page}); endpoint.error_handler (retry_on_status_codes, "
-    "max_retries, backoff_factor, backoff); endpoint.incremental ({cursor_path, "
+    "maximum_page} or {type: single_page}); error_handler (retry_on_status_codes, "
+    "max_retries, backoff_factor, backoff); incremental ({cursor_path, "
     "start_param, initial_value}: the replication key, the query parameter that sends the "
-    "bookmark, the first value); primary_key (field or list, default id); "
+    "bookmark, the first value)); primary_key (field or list, default id); "
     "write_disposition (merge, append or replace); schema (JSON schema; inferred from the "
-    "first page when a non-built-in resource has none)."
+    "first page when a non-built-in resource has none). Unknown keys are errors."
 )
 
 
@@ -123,7 +127,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
             ),
         ),
         required=True,
-        description="The API: base URL, authentication, retry policy.",
+        description="The API: base URL, authentication, retry policy; also, as in dlt, "
+        "headers (sent with every request, an endpoint's own win) and paginator (every "
+        "resource's default).",
     ),
     th.Property(
         "resource_defaults",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -19,7 +20,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_analytics.auth import secrets_of
 from tap_analytics.client import AnalyticsStream
-from tap_analytics.config import ConfigErrors, ResourceSpec, resolve_resources
+from tap_analytics.config import ConfigErrors, ResourceSpec, header_secrets, resolve_resources
 from tap_analytics.context import RunContext
 from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter, redact
 from tap_analytics.output import SingerOutput
@@ -65,10 +66,15 @@ class TapAnalytics(Tap):
         return errors
 
     def _register_secrets(self) -> None:
-        auth = (self.config.get("client") or {}).get("auth") or {}
-        SECRETS.add(*secrets_of(auth))
-        if auth.get("type") == "api_key" and auth.get("location") == "query":
-            SECRETS.add_param_name(auth.get("name") or "api_key")
+        """Every secret of the config is redacted from logs and errors, even when the
+        config is invalid (the validation lines must not echo one)."""
+        client = self.config.get("client")
+        auth = client.get("auth") if isinstance(client, Mapping) else None
+        if isinstance(auth, Mapping):
+            SECRETS.add(*secrets_of(auth))
+            if auth.get("type") == "api_key" and auth.get("location") == "query":
+                SECRETS.add_param_name(str(auth.get("name") or "api_key"))
+        SECRETS.add(*header_secrets(self.config))
 
     @cached_property
     def resource_specs(self) -> list[ResourceSpec]:
@@ -101,8 +107,11 @@ class TapAnalytics(Tap):
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
-        """Remember the config file's place: rotated tokens are kept beside it."""
+        """Remember the config file's place (rotated tokens are kept beside it), and say
+        which file is missing or not JSON, and where, before the SDK reads them."""
         files = [v for v in value if v != "ENV"]
+        for path in files:
+            check_config_file(path)
         TapAnalytics._cli_config_path = files[-1] if files else None
         return super().cb_config(ctx, param, value)
 
@@ -182,6 +191,28 @@ class TapAnalytics(Tap):
         return command
 
 
+def check_config_file(path: str) -> None:
+    """A `--config` file that cannot be read, is not JSON or holds no object is one
+    clear line naming the file (and the position of a JSON error)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"--config {path}: no such file"
+        raise TapAnalyticsError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        msg = f"--config {path}: cannot be read ({reason})"
+        raise TapAnalyticsError(msg) from None
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        msg = f"--config {path}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise TapAnalyticsError(msg) from None
+    if not isinstance(parsed, dict):
+        msg = f"--config {path}: must hold a JSON object (the config), not a {type(parsed).__name__}"
+        raise TapAnalyticsError(msg)
+
+
 def _set_log_level(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value:
         logging.getLogger().setLevel(value.upper())
@@ -198,12 +229,19 @@ def _one_line_excepthook(default: Callable[..., None]) -> Callable[..., None]:
         ):
             default(exc_type, exc, tb)
             return
+        logger = logging.getLogger("tap-analytics")
+        if isinstance(exc, ConfigValidationError):
+            # Raised outside the SDK's own handler (--test builds the tap while the
+            # arguments are parsed): the config's lines, as a sync shows them.
+            for line in exc.errors or [str(exc)]:
+                logger.error("%s", redact(line).replace("\n", " "))
+            return
         message = redact(str(exc.args[0]) if exc.args else exc_type.__name__)
         if not isinstance(exc, TapAnalyticsError):
             message = (
                 f"unexpected {exc_type.__name__}: {message} (set TAP_ANALYTICS_LOGLEVEL=DEBUG "
                 "for the traceback)"
             )
-        logging.getLogger("tap-analytics").error("%s", message.replace("\n", " "))
+        logger.error("%s", message.replace("\n", " "))
 
     return excepthook

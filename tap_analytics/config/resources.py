@@ -1,21 +1,49 @@
 """From the resources of a config to one validated `ResourceSpec` each.
 
-Resolution order, merged deeply (later wins):
-built-in defaults < `client.error_handler` < `resource_defaults` < the resource entry.
-Validation collects every problem as one line naming the setting, so the user fixes
-the whole config in one go instead of one error per run.
+Resolution order, merged deeply (later wins): built-in defaults < `client` (its
+`paginator` and `error_handler`) < `resource_defaults` < the resource entry. An entry
+is a name (`"posts"`), or an object whose `endpoint` is a path or an object; without a
+path, the path is the name (dlt's shorthand) -- unless the name is a built-in of the
+config's API (see `builtins`). Validation collects every problem as one line naming the
+setting, so the user fixes the whole config in one go instead of one error per run.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tap_analytics.config.auth import endpoint_auth
-from tap_analytics.config.client import validate_client, validate_error_handler
+from tap_analytics.config.builtins import Named, choose_builtins
+from tap_analytics.config.client import (
+    client_headers,
+    headers_of,
+    validate_client,
+    validate_error_handler,
+)
+from tap_analytics.config.hints import (
+    fields_known_errors,
+    primary_key_of,
+    table_name_of,
+    write_disposition_of,
+)
+from tap_analytics.config.incremental import incremental_param, incremental_spec
+from tap_analytics.config.keys import (
+    ENDPOINT_KEYS,
+    RESOURCE_DEFAULTS_KEYS,
+    RESOURCE_KEYS,
+    RESOURCE_REFUSED,
+    unknown_key_errors,
+)
 from tap_analytics.config.merge import deep_merge
 from tap_analytics.config.paginators import paginator_spec
+from tap_analytics.config.paths import (
+    absolute_path_error,
+    bind_path,
+    is_absolute,
+    literal,
+    single_entity,
+)
 from tap_analytics.config.responses import response_actions
 from tap_analytics.config.specs import (
     Builtin,
@@ -25,28 +53,9 @@ from tap_analytics.config.specs import (
 )
 from tap_analytics.retry import RetryPolicy
 
-ENDPOINT_KEYS = {"path", "method", "data_selector", "params", "paginator", "error_handler",
-                 "incremental", "headers", "auth", "response_actions", "json", "data"}
-RESOURCE_KEYS = {"name", "endpoint", "primary_key", "write_disposition", "schema", "selected",
-                 "table_name"}
-INCREMENTAL_KEYS = {"cursor_path", "start_param", "initial_value"}
-STREAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def find_builtin(
-    builtins: Sequence[type[Builtin]], name: str, path: str | None = None
-) -> type[Builtin] | None:
-    """The built-in named `name` at `path`; without a path, the first of that name.
-
-    A known name at an unknown path is another API's resource: it is not the built-in.
-    """
-    candidates = [b for b in builtins if b.as_resource_config()["name"] == name]
-    if path is None:
-        return candidates[0] if candidates else None
-    for builtin in candidates:
-        if builtin.as_resource_config()["endpoint"]["path"].strip("/") == path.strip("/"):
-            return builtin
-    return None
+DEFAULTS_REFUSED = {
+    "name": "a name belongs to each resource, not to resource_defaults",
+}
 
 
 def resolve_resources(
@@ -57,93 +66,167 @@ def resolve_resources(
 ) -> list[ResourceSpec]:
     """Every configured resource as a spec; raises `ConfigErrors` listing all problems.
 
-    `builtins` are the resources the tap knows in advance (their defaults and schemas)."""
-    errors = validate_client(config, for_sync=for_sync)
+    `builtins` are the resources the tap knows in advance (their defaults and schemas).
+    Without `for_sync` (discovery), credentials are required only when a resource's
+    schema must be inferred from the API."""
+    defaults, default_errors = _resource_defaults(config.get("resource_defaults"))
     raw = config.get("resources")
-    defaults = config.get("resource_defaults") or {}
-    if not isinstance(defaults, Mapping):
-        errors.append("resource_defaults: must be an object")
-        defaults = {}
     if not isinstance(raw, list) or not raw:
-        errors.append(
+        raise ConfigErrors([
+            *validate_client(config, for_sync=for_sync),
+            *default_errors,
             "resources: required, a list of resource names or objects "
-            '(e.g. ["events", {"name": "tickets", "endpoint": {"path": "/tickets"}}])'
-        )
-        raise ConfigErrors(errors)
-    client = config.get("client") if isinstance(config.get("client"), Mapping) else {}
-    client_errors = client.get("error_handler") if isinstance(client, Mapping) else None
-    specs: list[ResourceSpec] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(raw):
-        where = f"resources[{index}]"
-        spec, entry_errors = _resolve_one(
-            entry, where, defaults, client_errors, builtins,
-            insecure=config.get("allow_insecure_http") is True,
-        )
+            '(e.g. ["posts", {"name": "tickets", "endpoint": {"path": "/tickets"}}])',
+        ])
+    errors: list[str] = []
+    client = config.get("client")
+    client = client if isinstance(client, Mapping) else {}
+    context = _Context(
+        defaults=defaults,
+        client_layer=_client_layer(client),
+        headers=client_headers(client)[0],
+        insecure=config.get("allow_insecure_http") is True,
+    )
+    entries: list[tuple[str, dict[str, Any]]] = []
+    for index, item in enumerate(raw):
+        entry, entry_errors = _entry(item, f"resources[{index}]")
         errors += entry_errors
+        if entry is not None:
+            entries.append((f"resources[{index}] ({entry['name']})", entry))
+    named = [Named(entry["name"], _own_path(entry)) for _, entry in entries]
+    resolved: list[tuple[str, ResourceSpec]] = []
+    for (where, entry), choice in zip(entries, choose_builtins(named, builtins), strict=True):
+        if isinstance(choice, str):
+            errors.append(f"{where}: {choice}")
+            continue
+        spec, spec_errors = _resolve_one(entry, where, choice, context)
+        errors += spec_errors
         if spec is not None:
-            if spec.name in seen:
-                errors.append(f"{where}.name: {spec.name!r} is declared twice")
-            seen.add(spec.name)
-            specs.append(spec)
+            resolved.append((where, spec))
+    errors += _duplicates(resolved)
+    needs_api = for_sync or any(s.builtin is None and s.schema is None for _, s in resolved)
+    errors = [*validate_client(config, for_sync=needs_api), *default_errors, *errors]
     if errors:
         raise ConfigErrors(errors)
-    return specs
+    return [spec for _, spec in resolved]
+
+
+class _Context:
+    """What every entry of one config is resolved against."""
+
+    def __init__(
+        self,
+        *,
+        defaults: Mapping[str, Any],
+        client_layer: Mapping[str, Any],
+        headers: Mapping[str, str],
+        insecure: bool,
+    ) -> None:
+        self.defaults = defaults
+        self.client_layer = client_layer
+        self.headers = headers
+        self.insecure = insecure
+
+
+def _resource_defaults(value: Any) -> tuple[dict[str, Any], list[str]]:
+    if value is None:
+        return {}, []
+    if not isinstance(value, Mapping):
+        return {}, ["resource_defaults: must be an object"]
+    errors = unknown_key_errors(
+        value, RESOURCE_DEFAULTS_KEYS, "resource_defaults",
+        refused={**RESOURCE_REFUSED, **DEFAULTS_REFUSED},
+    )
+    endpoint = value.get("endpoint")
+    if endpoint is not None and not isinstance(endpoint, Mapping):
+        return {}, [*errors, "resource_defaults.endpoint: must be an object"]
+    if isinstance(endpoint, Mapping):
+        errors += unknown_key_errors(endpoint, ENDPOINT_KEYS, "resource_defaults.endpoint")
+        if "path" in endpoint:
+            errors.append(
+                "resource_defaults.endpoint.path: a path belongs to each resource "
+                "(a resource's path is its name unless it sets one)"
+            )
+    return dict(value), errors
+
+
+def _client_layer(client: Mapping[str, Any]) -> dict[str, Any]:
+    """`client.paginator` and `client.error_handler` as the layer under every resource
+    (an invalid paginator is reported once, at `client.paginator`, and not merged)."""
+    endpoint: dict[str, Any] = {}
+    if client.get("error_handler") is not None:
+        endpoint["error_handler"] = client["error_handler"]
+    paginator = client.get("paginator")
+    if paginator is not None and not paginator_spec(paginator, "client.paginator")[1]:
+        endpoint["paginator"] = paginator
+    return {"endpoint": endpoint} if endpoint else {}
+
+
+def _entry(item: Any, where: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """One `resources` item in its long form, `endpoint` an object; its key problems."""
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, Mapping):
+        return None, [f"{where}: must be a resource name or an object with a name"]
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None, [f"{where}.name: required, the resource's name (got {name!r})"]
+    entry = dict(item)
+    where = f"{where} ({name})"
+    errors = unknown_key_errors(entry, RESOURCE_KEYS, where, refused=RESOURCE_REFUSED)
+    endpoint = entry.get("endpoint")
+    if isinstance(endpoint, str):
+        entry["endpoint"] = {"path": endpoint}
+    elif endpoint is None:
+        entry.pop("endpoint", None)
+    elif not isinstance(endpoint, Mapping):
+        return None, [*errors, f"{where}.endpoint: must be a path or an object"]
+    else:
+        errors += unknown_key_errors(endpoint, ENDPOINT_KEYS, f"{where}.endpoint")
+    return entry, errors
+
+
+def _own_path(entry: Mapping[str, Any]) -> str | None:
+    path = (entry.get("endpoint") or {}).get("path")
+    return path if isinstance(path, str) else None
 
 
 def _resolve_one(
-    entry: Any,
-    where: str,
-    defaults: Mapping[str, Any],
-    client_errors: Any,
-    builtins: Sequence[type[Builtin]],
-    *,
-    insecure: bool = False,
+    entry: Mapping[str, Any], where: str, builtin: type[Builtin] | None, context: _Context
 ) -> tuple[ResourceSpec | None, list[str]]:
-    if isinstance(entry, str):
-        entry = {"name": entry}
-    if not isinstance(entry, Mapping):
-        return None, [f"{where}: must be a resource name or an object with a name"]
-    name = entry.get("name")
-    if not isinstance(name, str) or not STREAM_NAME.match(name):
-        return None, [
-            f"{where}.name: required, letters, digits and underscores (got {name!r})"
-        ]
-    where = f"{where} ({name})"
-    errors = [
-        f"{where}.{k}: unknown option (known: {', '.join(sorted(RESOURCE_KEYS))})"
-        for k in entry
-        if k not in RESOURCE_KEYS
-    ]
-    # Find the built-in by the path the user's merged config names, if any.
-    user = deep_merge(defaults, entry)
-    endpoint_path = (user.get("endpoint") or {}).get("path") if isinstance(
-        user.get("endpoint"), Mapping
-    ) else None
-    builtin = find_builtin(builtins, name, endpoint_path)
+    name: str = entry["name"]
+    user = deep_merge(context.defaults, entry)
+    user_endpoint = user.get("endpoint") or {}
     layers: list[Mapping[str, Any]] = [builtin.as_resource_config()] if builtin else []
-    if client_errors is not None:
-        layers.append({"endpoint": {"error_handler": client_errors}})
-    layers += [defaults, entry]
+    layers += [context.client_layer, context.defaults, entry]
     merged: dict[str, Any] = {}
     for layer in layers:
         merged = deep_merge(merged, layer)
+    endpoint: dict[str, Any] = merged.get("endpoint") or {}
+    errors: list[str] = []
 
-    endpoint = merged.get("endpoint") or {}
-    if not isinstance(endpoint, Mapping):
-        return None, [*errors, f"{where}.endpoint: must be an object"]
-    errors += [
-        f"{where}.endpoint.{k}: unknown option (known: {', '.join(sorted(ENDPOINT_KEYS))})"
-        for k in endpoint
-        if k not in ENDPOINT_KEYS
-    ]
-    path = endpoint.get("path")
-    if not isinstance(path, str) or not path:
-        errors.append(
-            f"{where}.endpoint.path: required ({name!r} is not a built-in resource; "
-            "built-ins: see README)"
-        )
-        path = ""
+    raw_path = endpoint.get("path", name)
+    if not isinstance(raw_path, str) or not raw_path.strip():
+        errors.append(f"{where}.endpoint.path: must be a path such as 'posts' or '/v1/posts'")
+        raw_path = name
+    if single_entity(raw_path) and user_endpoint.get("paginator") is None:
+        endpoint["paginator"] = "single_page"  # dlt: `users/{id}` answers one object
+    params, incremental_from_param, param_errors = _params(endpoint.get("params"), where)
+    errors += param_errors
+    path, params, path_errors = bind_path(raw_path, params, f"{where}.endpoint.path")
+    errors += path_errors
+    if is_absolute(path) and (
+        e := absolute_path_error(path, f"{where}.endpoint.path", allow_insecure=context.insecure)
+    ):
+        errors.append(e)
+    params, literal_errors = literal(params, f"{where}.endpoint.params")
+    errors += literal_errors
+    headers, header_errors = headers_of(endpoint.get("headers"), f"{where}.endpoint.headers")
+    headers, literal_errors = literal(headers, f"{where}.endpoint.headers")
+    errors += header_errors + literal_errors
+    body_json, body_data, body_errors = _body(endpoint, where)
+    errors += body_errors
+
     method = str(endpoint.get("method", "GET")).upper()
     if method not in {"GET", "POST"}:
         errors.append(f"{where}.endpoint.method: must be GET or POST")
@@ -151,47 +234,37 @@ def _resolve_one(
     if selector is not None and (not isinstance(selector, str) or not selector):
         errors.append(f"{where}.endpoint.data_selector: must be a path such as 'data' or '$.data[*]'")
         selector = None
-    body_json = endpoint.get("json")
-    if body_json is not None and not isinstance(body_json, Mapping):
-        errors.append(f"{where}.endpoint.json: must be an object (the JSON request body)")
-        body_json = None
-    params = endpoint.get("params") or {}
-    if not isinstance(params, Mapping):
-        errors.append(f"{where}.endpoint.params: must be an object of query parameters")
-        params = {}
-    headers = endpoint.get("headers") or {}
-    if not isinstance(headers, Mapping):
-        errors.append(f"{where}.endpoint.headers: must be an object")
-        headers = {}
-
     paginator, paginator_errors = paginator_spec(endpoint.get("paginator"), f"{where}.endpoint.paginator")
     errors += paginator_errors
     handler = endpoint.get("error_handler") or {}
     handler_errors = validate_error_handler(handler, f"{where}.endpoint.error_handler")
     errors += handler_errors
     retry = RetryPolicy() if handler_errors else RetryPolicy.from_config(handler)
-
-    incremental, incremental_errors = _incremental(endpoint.get("incremental"), where)
+    incremental, incremental_errors = incremental_spec(endpoint.get("incremental"), where)
     errors += incremental_errors
+    if incremental_from_param is not None:
+        if user_endpoint.get("incremental") not in (None, False, {}):
+            errors.append(
+                f"{where}.endpoint.params: an incremental parameter and endpoint.incremental "
+                "both say how to sync incrementally; keep one"
+            )
+        incremental = incremental_from_param
     actions, action_errors = response_actions(
         endpoint.get("response_actions"), f"{where}.endpoint.response_actions"
     )
     errors += action_errors
-    auth_override, auth, auth_errors = endpoint_auth(endpoint, where, allow_insecure=insecure)
+    auth_override, auth, auth_errors = endpoint_auth(
+        endpoint, where, allow_insecure=context.insecure
+    )
     errors += auth_errors
 
-    primary_key = merged.get("primary_key", "id")
-    if isinstance(primary_key, str):
-        primary_key = [primary_key]
-    if not isinstance(primary_key, list) or not all(isinstance(k, str) for k in primary_key):
-        errors.append(f"{where}.primary_key: must be a field name or a list of field names")
-        primary_key = ["id"]
-    disposition = merged.get("write_disposition", "merge")
-    if isinstance(disposition, Mapping):
-        disposition = disposition.get("disposition", "merge")
-    if disposition not in {"merge", "append", "replace"}:
-        errors.append(f"{where}.write_disposition: must be merge, append or replace")
-        disposition = "merge"
+    primary_key, key_errors = primary_key_of(merged.get("primary_key", "id"), where)
+    disposition, disposition_errors = write_disposition_of(merged.get("write_disposition"), where)
+    table, table_errors = table_name_of(merged.get("table_name"), name, where)
+    selected = merged.get("selected", True)
+    if not isinstance(selected, bool):
+        errors.append(f"{where}.selected: must be true or false")
+    errors += key_errors + disposition_errors + table_errors
     schema = merged.get("schema")
     if schema is not None and (
         not isinstance(schema, Mapping) or not isinstance(schema.get("properties"), Mapping)
@@ -199,70 +272,96 @@ def _resolve_one(
         errors.append(f"{where}.schema: must be a JSON schema object with 'properties'")
         schema = None
     builtin = builtin if builtin and schema is None else None
-    known = (
-        schema["properties"] if schema
-        else builtin.builtin_schema()["properties"] if builtin
-        else None
-    )
-    if known is not None:
-        if incremental and incremental.cursor_path not in known:
-            errors.append(
-                f"{where}.endpoint.incremental.cursor_path: {incremental.cursor_path!r} is not a "
-                "field of the resource's schema; name a date-time or number field it declares"
-            )
-        errors += [
-            f"{where}.primary_key: {key!r} is not a field of the resource's schema"
-            for key in primary_key
-            if key not in known
-        ]
+    errors += fields_known_errors(schema, builtin, incremental, primary_key, where)
     if errors:
         return None, errors
     return (
         ResourceSpec(
             name=name,
+            stream_name=table,
             path=path,
             method=method,
             data_selector=selector,
-            params=dict(params),
-            headers={str(k): str(v) for k, v in headers.items()},
+            params=params,
+            headers={**context.headers, **headers},
             paginator=paginator,
             retry=retry,
             incremental=incremental,
-            primary_key=tuple(primary_key),
+            primary_key=primary_key,
             write_disposition=disposition,
             schema=schema,
             builtin=builtin,
             response_actions=actions,
             json=body_json,
-            data=endpoint.get("data"),
+            data=body_data,
             auth_override=auth_override,
             auth=auth,
+            selected=bool(selected),
         ),
         [],
     )
 
 
-def _incremental(value: Any, where: str) -> tuple[IncrementalSpec | None, list[str]]:
-    if value in (None, False, {}):
-        return None, []
+def _params(value: Any, where: str) -> tuple[dict[str, Any], IncrementalSpec | None, list[str]]:
+    """The query parameters, the incremental one taken out (dlt's
+    `{type: incremental}`), and their problems."""
+    setting = f"{where}.endpoint.params"
+    if value is None:
+        return {}, None, []
     if not isinstance(value, Mapping):
-        return None, [f"{where}.endpoint.incremental: must be an object with cursor_path"]
-    errors = [
-        f"{where}.endpoint.incremental.{k}: unknown option (known: "
-        f"{', '.join(sorted(INCREMENTAL_KEYS))})"
-        for k in value
-        if k not in INCREMENTAL_KEYS
-    ]
-    cursor = value.get("cursor_path")
-    if isinstance(cursor, str) and cursor.startswith("$."):
-        cursor = cursor[2:]
-    if not isinstance(cursor, str) or not STREAM_NAME.match(cursor):
-        errors.append(
-            f"{where}.endpoint.incremental.cursor_path: required, a top-level field of the "
-            f"record such as 'updated_at' (got {cursor!r})"
-        )
-        return None, errors
-    start_param = value.get("start_param")
-    if start_param is not None and not isinstance(start_param, str):
-        errors.append(f"{where}.endpoint.incremental.start_param: must be a query parameter name")
-    return IncrementalSpec(cursor, start_param, value.get("initial_value")), errors
+        return {}, None, [f"{setting}: must be an object of query parameters"]
+    params: dict[str, Any] = {}
+    incremental: IncrementalSpec | None = None
+    errors: list[str] = []
+    for key, item in value.items():
+        if not isinstance(item, Mapping):
+            params[key] = item
+        elif item.get("type") == "incremental":
+            if incremental is not None:
+                errors.append(f"{setting}.{key}: only one parameter can be incremental")
+            incremental, param_errors = incremental_param(str(key), item, where)
+            errors += param_errors
+        elif item.get("type") == "resolve":
+            params[key] = item  # a path placeholder it fills is not "missing"
+            errors.append(
+                f"{setting}.{key}: resolve parameters (a parent resource's field) are not "
+                "supported yet: dependent resources come in a later release"
+            )
+        else:
+            errors.append(
+                f"{setting}.{key}: must be a value (an object is only dlt's "
+                "{type: incremental, ...})"
+            )
+    return params, incremental, errors
+
+
+def _body(endpoint: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any] | None, Any, list[str]]:
+    """The request body of a POST: `json` (an object) or `data`, literal braces resolved."""
+    errors: list[str] = []
+    body_json = endpoint.get("json")
+    if body_json is not None and not isinstance(body_json, Mapping):
+        errors.append(f"{where}.endpoint.json: must be an object (the JSON request body)")
+        body_json = None
+    if body_json is not None:
+        body_json, json_errors = literal(body_json, f"{where}.endpoint.json")
+        errors += json_errors
+    body_data, data_errors = literal(endpoint.get("data"), f"{where}.endpoint.data")
+    return body_json, body_data, errors + data_errors
+
+
+def _duplicates(resolved: list[tuple[str, ResourceSpec]]) -> list[str]:
+    """Two resources of one name, or of one stream (the target's table), cannot coexist."""
+    errors: list[str] = []
+    names: set[str] = set()
+    streams: dict[str, str] = {}
+    for where, spec in resolved:
+        if spec.name in names:
+            errors.append(f"{where.split(' ', 1)[0]}.name: {spec.name!r} is declared twice")
+        elif spec.stream_name in streams:
+            errors.append(
+                f"{where}: its stream (table) name {spec.stream_name!r} is also "
+                f"{streams[spec.stream_name]}'s; set table_name to tell them apart"
+            )
+        names.add(spec.name)
+        streams.setdefault(spec.stream_name, where)
+    return errors

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
+from tap_analytics.config.paths import is_absolute
 from tap_analytics.paging import PAGINATORS, Paginator, create_paginator
 from tap_analytics.retry import RetryPolicy
 
@@ -26,7 +27,10 @@ class ConfigErrors(Exception):
 
 class Builtin(Protocol):
     """What config resolution needs of a built-in resource (a stream class, see `streams/`):
-    its declarations in the config's own shape, and its schema."""
+    its API, its declarations in the config's own shape, and its schema."""
+
+    #: The seed API it belongs to: resolution tells same-named built-ins apart by it.
+    api: ClassVar[str]
 
     @classmethod
     def as_resource_config(cls) -> dict[str, Any]:
@@ -77,6 +81,7 @@ class ResourceSpec:
     `stream_name` is its Singer stream, the target's table (dlt's `table_name`)."""
 
     name: str
+    #: The endpoint's path (placeholders filled), or an absolute http(s) URL: see `url_for`.
     path: str
     #: Where the records are in a body; None: detect it from the first response.
     data_selector: str | None
@@ -113,3 +118,10 @@ class ResourceSpec:
     @property
     def replication_key(self) -> str | None:
         return self.incremental.cursor_path if self.incremental else None
+
+    def url_for(self, base_url: str) -> str:
+        """The URL the resource's pages are requested at: an absolute path as it is, else
+        the path joined to `base_url` (dlt's `join_url`: exactly one `/` between them)."""
+        if is_absolute(self.path):
+            return self.path
+        return base_url.rstrip("/") + "/" + self.path.lstrip("/")

@@ -284,6 +284,26 @@ BAD_INPUT: list[Scenario] = [
         ("client.auth.token_url", "allow_insecure_http"),
     ),
     Scenario(
+        "unknown-top-level-key",
+        _edit(seed_build("timetracking"), _set("max_concurent_requests", 4)),
+        ("max_concurent_requests", "did you mean 'max_concurrent_requests'"),
+    ),
+    Scenario(
+        "unknown-client-key",
+        _edit(seed_build("statuspage"), _set("client.auht", {"type": "api_key"})),
+        ("client.auht", "did you mean 'auth'"),
+    ),
+    Scenario(
+        "refused-dlt-resource-key",
+        _edit(seed_build("devplatform"), _set("resources.0.max_table_nesting", 0)),
+        ("resources[0] (events).max_table_nesting", "flattening_max_depth"),
+    ),
+    Scenario(
+        "ambiguous-builtin-name",
+        _edit(seed_build("devplatform"), _set("resources", ["events"])),
+        ("resources[0] (events)", "endpoint.path", "devplatform", "timetracking"),
+    ),
+    Scenario(
         "unparseable-start-date",
         _edit(seed_build("timetracking"), _set("start_date", "last tuesday")),
         ("start_date", "ISO 8601"),

@@ -123,7 +123,7 @@ def test_paginator_type_change_replaces_the_builtin_options() -> None:
 
 
 def test_paginator_same_type_merges_options() -> None:
-    spec = one({"name": "events", "endpoint": {"paginator": {"limit": 10}}})
+    spec = one({"name": "repositories", "endpoint": {"paginator": {"limit": 10}}})
     assert spec.paginator.type == "offset"
     assert dict(spec.paginator.options) == {"limit": 10}
     spec = one({"name": "events", "endpoint": {"path": "/v1/resource/events",
@@ -134,7 +134,7 @@ def test_paginator_same_type_merges_options() -> None:
 
 
 def test_paginator_given_as_a_bare_type_name() -> None:
-    spec = one({"name": "events", "endpoint": {"paginator": "single_page"}})
+    spec = one({"name": "repositories", "endpoint": {"paginator": "single_page"}})
     assert spec.paginator.type == "single_page"
     assert dict(spec.paginator.options) == {}
 
@@ -143,7 +143,8 @@ def test_paginator_given_as_a_bare_type_name() -> None:
 
 
 def test_bare_string_builtins_take_their_defaults() -> None:
-    specs = by_name(resolve_resources(config("events", "repositories", "agents", "projects")))
+    specs = by_name(resolve_resources(config("events", "repositories", "agents")))
+    specs["projects"] = one("projects")
     events = specs["events"]
     assert (events.path, events.replication_key) == ("/v1/events", "timestamp")
     assert events.paginator.type == "offset"
@@ -210,7 +211,7 @@ def test_builtin_name_with_another_path_is_not_the_builtin() -> None:
 def test_inline_schema_replaces_the_builtin_schema() -> None:
     schema = {"type": "object", "properties": {"id": {"type": "string"},
                                                "timestamp": {"type": "string", "format": "date-time"}}}
-    spec = one({"name": "events", "schema": schema})
+    spec = one({"name": "events", "endpoint": {"path": "/v1/events"}, "schema": schema})
     assert spec.schema == schema
     assert spec.builtin is None
     assert spec.replication_key == "timestamp"
@@ -252,7 +253,7 @@ def test_config_only_resource_with_incremental() -> None:
 
 
 def test_write_disposition_dlt_mapping_form() -> None:
-    spec = one({"name": "events", "write_disposition": {"disposition": "replace"}})
+    spec = one({"name": "repositories", "write_disposition": {"disposition": "replace"}})
     assert spec.write_disposition == "replace"
 
 
@@ -273,7 +274,7 @@ def test_token_refresh_endpoint_alias_is_accepted() -> None:
 
 
 def test_unknown_auth_type() -> None:
-    cfg = config("events")
+    cfg = config("repositories")
     cfg["client"]["auth"] = {"type": "digest"}
     line = single_error(cfg, "client.auth.type")
     assert "digest" in line
@@ -292,14 +293,14 @@ def test_unknown_auth_type() -> None:
     ],
 )
 def test_missing_auth_fields(auth: dict[str, Any], missing: str) -> None:
-    cfg = config("events")
+    cfg = config("repositories")
     cfg["client"]["auth"] = auth
     line = single_error(cfg, f"client.auth.{missing}")
     assert "required" in line
 
 
 def test_bad_auth_options() -> None:
-    cfg = config("events")
+    cfg = config("repositories")
     cfg["client"]["auth"] = {"type": "api_key", "api_key": "k-unit-1", "location": "cookie"}
     assert "header" in single_error(cfg, "client.auth.location")
     cfg["client"]["auth"] = {"type": "oauth2", "client_id": "a", "client_secret": "b-unit-1",
@@ -312,7 +313,7 @@ def test_bad_auth_options() -> None:
 
 @pytest.mark.parametrize("base_url", ["api.example.com", "ftp://api.example.com", "", None, "https://"])
 def test_base_url_must_be_absolute_http(base_url: Any) -> None:
-    cfg = config("events")
+    cfg = config("repositories")
     cfg["client"]["base_url"] = base_url
     assert "https://api.example.com" in single_error(cfg, "client.base_url")
 
@@ -323,18 +324,18 @@ def test_missing_client() -> None:
 
 @pytest.mark.parametrize("start_date", ["yesterday", "2024-13-01T00:00:00Z", "01/02/2024"])
 def test_bad_start_date(start_date: str) -> None:
-    assert start_date in single_error(config("events", start_date=start_date), "start_date")
+    assert start_date in single_error(config("repositories", start_date=start_date), "start_date")
 
 
 def test_good_start_dates() -> None:
     for value in ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00+02:00", "2024-01-01"):
-        assert one("events", start_date=value).name == "events"
+        assert one("repositories", start_date=value).name == "repositories"
 
 
 @pytest.mark.parametrize("key", ["request_timeout", "max_concurrent_requests"])
 @pytest.mark.parametrize("value", [0, -1, "fast", True])
 def test_positive_number_settings(key: str, value: Any) -> None:
-    single_error(config("events", **{key: value}), key)
+    single_error(config("repositories", **{key: value}), key)
 
 
 def test_duplicate_names() -> None:
@@ -344,15 +345,10 @@ def test_duplicate_names() -> None:
     assert "twice" in line
 
 
-def test_non_builtin_without_path() -> None:
-    line = single_error(config({"name": "widgets"}), "endpoint.path")
-    assert "widgets" in line
-    assert line.startswith("resources[0]")
-
-
 def test_bad_resource_names() -> None:
-    errors_ = errors_of(config({"name": "my-stream", "endpoint": {"path": "/x"}}))
-    assert any("resources[0].name" in e for e in errors_)
+    for name in ("", "   ", None, 7):
+        line = single_error(config({"name": name, "endpoint": {"path": "/x"}}), "resources[0].name")
+        assert "required" in line
     errors_ = errors_of(config(42))
     assert any(e.startswith("resources[0]") for e in errors_)
 
@@ -395,7 +391,7 @@ def test_bad_paginators(paginator: dict[str, Any], setting: str) -> None:
 def test_bad_error_handlers(handler: dict[str, Any], setting: str) -> None:
     cfg = config({"name": "widgets", "endpoint": {"path": "/w", "error_handler": handler}})
     single_error(cfg, f"endpoint.error_handler.{setting}")
-    cfg = config("events")
+    cfg = config("repositories")
     cfg["client"]["error_handler"] = handler
     single_error(cfg, f"client.error_handler.{setting}")
 
@@ -434,17 +430,18 @@ def test_cursor_path_missing_from_an_inline_schema_is_a_config_error() -> None:
 
 
 def test_all_problems_are_reported_at_once() -> None:
-    cfg = config({"name": "widgets"}, "events", "events", start_date="never")
+    cfg = config({"name": "widgets", "endpoint": {"paht": "/w"}}, "repositories", "repositories",
+                 start_date="never")
     cfg["client"]["base_url"] = "api.example.com"
     errors_ = errors_of(cfg)
     assert len(errors_) == 4
-    for setting in ("client.base_url", "start_date", "resources[0] (widgets).endpoint.path",
+    for setting in ("client.base_url", "start_date", "resources[0] (widgets).endpoint.paht",
                     "resources[2].name"):
         assert any(setting in e for e in errors_), setting
 
 
 def test_secrets_are_not_echoed_in_validation_errors() -> None:
-    cfg = config("events")
+    cfg = config("repositories")
     cfg["client"]["auth"] = {"type": "oauth2", "client_id": "cid", "client_secret": "cs-VERY-secret-77",
                              "token_url": "not a url", "colour": "x"}
     joined = " ".join(errors_of(cfg))

@@ -123,28 +123,41 @@ def test_discover_seed_config_without_network(tmp_path: Path, api: str) -> None:
             assert stream["schema"]["properties"][key]["format"] == "date-time"
 
 
-def test_discover_bare_builtins_without_credentials(tmp_path: Path) -> None:
-    config = {"client": {"base_url": "https://api.example.com"},
-              "resources": ["events", "organizations", "tickets", "projects", "pages"]}
+@pytest.mark.parametrize(
+    ("resources", "api_of_shared_names"),
+    [
+        (["events", "organizations", "repositories"], "devplatform"),
+        (["organizations", "agents", "tickets"], "helpdesk"),  # the README's helpdesk example
+        (["events", "clients", "projects"], "timetracking"),
+    ],
+)
+def test_discover_bare_builtins_without_credentials(
+    tmp_path: Path, resources: list[str], api_of_shared_names: str
+) -> None:
+    """A name two APIs define is the one of the API the config's other names pin."""
+    config = {"client": {"base_url": "https://api.example.com"}, "resources": resources}
     with rm.Mocker() as mock:
         result = invoke(["--config", write_config(tmp_path, config), "--discover"])
         assert mock.call_count == 0
     assert result.exit_code == 0
     catalog = json.loads(result.stdout)
     streams = {s["tap_stream_id"]: s for s in catalog["streams"]}
-    assert set(streams) == {"events", "organizations", "tickets", "projects", "pages"}
-    assert streams["events"]["replication_key"] == "timestamp"  # a bare name: the first variant
-    assert "companyName" not in streams["organizations"]["schema"]["properties"]
+    assert set(streams) == set(resources)
+    for name, stream in streams.items():
+        assert stream.get("replication_key") == CONTRACT_REPLICATION_KEYS[api_of_shared_names][name]
+    if "organizations" in streams:
+        has_company = "companyName" in streams["organizations"]["schema"]["properties"]
+        assert has_company == (api_of_shared_names == "helpdesk")
 
 
 def test_write_dispositions_map_to_key_properties() -> None:
     config = {"client": {"base_url": "https://api.example.com"}, "resources": [
-        {"name": "events", "write_disposition": "append"},
+        {"name": "agents", "write_disposition": "append"},
         {"name": "pages", "write_disposition": "replace"},
         {"name": "tickets", "write_disposition": "merge"},
     ]}
     streams = make_tap(config).streams
-    assert streams["events"].primary_keys == []
+    assert streams["agents"].primary_keys == []
     assert streams["tickets"].primary_keys == ["id"]
     assert streams["pages"].primary_keys == ["id"]
 
@@ -163,8 +176,9 @@ def test_invalid_config_exits_1_with_one_line_per_problem(tmp_path: Path) -> Non
     config = {
         "client": {"base_url": "api.example.com",
                    "auth": {"type": "oauth2", "client_id": "cid", "client_secret": "cs-CLI-secret-31"}},
-        "resources": ["events", {"name": "widgets"}],
+        "resources": ["repositories", {"name": "widgets", "endpoint": {"paht": "/w"}}],
         "start_date": "yesterday",
+        "max_concurent_requests": 4,
     }
     script = Path(sys.executable).with_name("tap-analytics")  # the console script
     result = subprocess.run(
@@ -174,7 +188,7 @@ def test_invalid_config_exits_1_with_one_line_per_problem(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert result.stdout == ""
     for setting in ("client.base_url", "client.auth.token_url", "start_date",
-                    "resources[1] (widgets).endpoint.path"):
+                    "resources[1] (widgets).endpoint.paht", "max_concurent_requests"):
         lines = [line for line in result.stderr.splitlines() if setting in line]
         assert len(lines) == 1, (setting, result.stderr)
     assert "cs-CLI-secret-31" not in result.stderr
@@ -186,10 +200,10 @@ def test_invalid_config_in_process_raises_with_every_error() -> None:
 
     with pytest.raises(ConfigValidationError) as caught:
         make_tap({"client": {"base_url": "https://api.example.com", "auth": {"type": "bearer"}},
-                  "resources": [{"name": "x"}]})
+                  "resources": [{"name": "x", "colour": "red"}]})
     errors = caught.value.errors
     assert any("client.auth.token" in e for e in errors)
-    assert any("resources[0] (x).endpoint.path" in e for e in errors)
+    assert any("resources[0] (x).colour" in e for e in errors)
 
 
 def test_importing_the_tap_emits_no_deprecation_warning() -> None:

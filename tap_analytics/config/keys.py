@@ -1,0 +1,118 @@
+"""The keys each level of the config knows, the dlt keys it refuses (and what to use
+instead), and the one-line error for any other key, naming the closest known one.
+
+Nothing in a config is accepted and then ignored: a key is either acted on, refused
+with advice, or reported as unknown. Every room of `tap_analytics.config` (client,
+resources, paginators, auth) reports unknown keys through `unknown_key_errors`, so the
+wording and the "did you mean" suggestion are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: dlt's `ClientConfig`, plus the tap's retry policy for every resource.
+CLIENT_KEYS = frozenset({"base_url", "headers", "auth", "paginator", "error_handler"})
+CLIENT_REFUSED = {
+    "session": "not supported: a requests Session is Python, not config; the tap's own "
+    "settings ca_bundle, request_timeout and user_agent shape its session",
+}
+
+#: dlt's `EndpointResource` keys the tap acts on, plus its own `schema`.
+RESOURCE_KEYS = frozenset(
+    {"name", "endpoint", "primary_key", "write_disposition", "schema", "selected", "table_name"}
+)
+#: `resource_defaults` is dlt's `EndpointResourceBase`: a resource without a name.
+RESOURCE_DEFAULTS_KEYS = RESOURCE_KEYS - {"name"}
+_DEPENDENT = "not supported yet: dependent resources (a parent's fields in a child) come in a later release"
+RESOURCE_REFUSED = {
+    "processing_steps": "not supported (its filter and map are Python callables): "
+    "filter or reshape records with stream_maps",
+    "columns": "not supported: give the resource a JSON `schema` to declare its fields and types",
+    "max_table_nesting": "not supported: nested objects are one column each; unnest them with "
+    "flattening_enabled and flattening_max_depth",
+    "nested_hints": "not supported: nested objects are one column each; unnest them with "
+    "flattening_enabled and flattening_max_depth",
+    "merge_key": "not supported: write_disposition merge upserts on primary_key",
+    "schema_contract": "not supported: the target decides how its tables evolve; a JSON `schema` "
+    "fixes the fields the tap emits",
+    "table_format": "not supported: the table format is the target's setting",
+    "file_format": "not supported: the file format is the target's setting (batch_config for "
+    "the tap's BATCH files)",
+    "parallelized": "not supported: the pages of every resource are fetched concurrently "
+    "already (max_concurrent_requests)",
+    "parent_table_name": "not supported: every resource is a stream of its own",
+    "references": "not supported: table references are the target's business",
+    "include_from_parent": _DEPENDENT,
+}
+
+#: dlt's `Endpoint`, plus the tap's per-endpoint retry policy.
+ENDPOINT_KEYS = frozenset(
+    {"path", "method", "params", "json", "data", "paginator", "data_selector",
+     "response_actions", "incremental", "auth", "headers", "error_handler"}
+)
+
+#: dlt's `IncrementalConfig` keys the tap acts on.
+INCREMENTAL_KEYS = frozenset({"cursor_path", "start_param", "initial_value", "last_value_func"})
+INCREMENTAL_REFUSED = {
+    "end_param": "not supported: a sync reads up to the newest record (no end of the range)",
+    "end_value": "not supported: a sync reads up to the newest record (no end of the range)",
+    "row_order": "not supported: records are taken as unsorted; the bookmark moves when a "
+    "stream completes",
+    "lag": "not supported: the next run starts at the bookmark",
+    "range_start": "not supported: the bookmark's own bound applies (see README, incremental)",
+    "range_end": "not supported: a sync reads up to the newest record (no end of the range)",
+    "on_cursor_value_missing": "not supported: the tap's own rule for records without the "
+    "cursor applies",
+    "primary_key": "not supported here: set the resource's primary_key",
+    "allow_external_schedulers": "not supported: the bookmark comes from the Singer STATE",
+    "convert": "not supported: a Python callable",
+}
+#: An incremental given as a query parameter (`params: {since: {type: incremental, ...}}`).
+INCREMENTAL_PARAM_KEYS = frozenset({"type", "cursor_path", "initial_value", "last_value_func"})
+
+#: The tap's `error_handler` (dlt has none: its retries are not configurable per endpoint).
+ERROR_HANDLER_KEYS = frozenset({"retry_on_status_codes", "max_retries", "backoff_factor", "backoff"})
+
+#: `write_disposition` in dlt's mapping form.
+WRITE_DISPOSITION_KEYS = frozenset({"disposition", "strategy"})
+
+
+def closest_key(key: str, known: Iterable[str]) -> str | None:
+    """The known key `key` is most likely a typo of, if any is close enough."""
+    matches = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def unknown_key_errors(
+    mapping: Mapping[str, Any],
+    known: Iterable[str],
+    where: str,
+    *,
+    refused: Mapping[str, str] | None = None,
+) -> list[str]:
+    """One line per key of `mapping` that is not `known`: the refusal's advice for a key
+    in `refused`, else "unknown setting" with the closest known key (or the list of known
+    keys when none is close). `where` is the setting the mapping is ("client",
+    "resources[0] (posts).endpoint"; "" for the top level)."""
+    known = frozenset(known)
+    refused = refused or {}
+    prefix = f"{where}." if where else ""
+    errors: list[str] = []
+    for key in mapping:
+        name = str(key)
+        if name in known:
+            continue
+        if name in refused:
+            errors.append(f"{prefix}{name}: {refused[name]}")
+            continue
+        guess = closest_key(name, known | set(refused))
+        hint = (
+            f"did you mean {guess!r}?"
+            if guess
+            else f"known: {', '.join(sorted(known)) or 'none'}"
+        )
+        errors.append(f"{prefix}{name}: unknown setting; {hint}")
+    return errors
