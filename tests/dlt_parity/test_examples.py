@@ -35,10 +35,7 @@ FAKE_FORUM_CREDENTIALS = {
 #: Invalid cases the tap does not reject yet, and why: for the engineer who owns the config language.
 TAP_ACCEPTS: dict[str, str] = {
     "auth_type_str_without_key": "the tap crashes (AttributeError) on an auth given as a type-name string",
-    "client_unknown_key": "the tap ignores unknown client keys",
-    "paginator_unknown_type": "the tap does not read a client-level paginator",
     "resolve_unknown_parent": "the tap has no resolve params or resource references",
-    "path_placeholder_unbound": "the tap sends a path with unbound placeholders",
     "json_and_data": "the tap has no json/data request bodies (rejects each as unknown, not the pair)",
 }
 
