@@ -31,7 +31,6 @@ BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 PYTHON = sys.executable
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 #: Every child runs with Python's default buffered stdout: an inherited PYTHONUNBUFFERED
 #: (set on some machines and CI images) would make each write of the raw loop a syscall
 #: and flatter the tap, which buffers its output itself.
@@ -196,12 +195,115 @@ def run_child(
     return Child(wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, proc.returncode, received)
 
 
+class TreeSampler(threading.Thread):
+    """Samples a child's process tree every `interval` s (/proc): each process's command line,
+    start, last sighting and peak RSS (VmHWM), and the peak of the tree's summed RSS.
+
+    Why: ``os.wait4`` gives the largest process's peak only, and nothing on the processes a
+    child (``meltano run``) starts and reaps itself -- the tap, the target. A process's end is
+    its last sighting, so lifetimes are good to about one interval."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.root = 0
+        self.procs: dict[int, SampledProcess] = {}
+        self.peak_tree_kb = 0
+        self._done = threading.Event()
+
+    def watch(self, pid: int) -> None:
+        """Start sampling the tree under `pid` (pass it as run_child's on_start)."""
+        self.root = pid
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            self.sample()
+            self._done.wait(self.interval)
+
+    def stop(self) -> None:
+        self._done.set()
+        if self.is_alive():
+            self.join(5)
+
+    def sample(self) -> None:
+        now = time.clock_gettime(time.CLOCK_BOOTTIME)  # the clock of /proc/PID/stat's starttime
+        total = 0
+        for pid in self._tree(self.root):
+            proc = self.procs.get(pid)
+            try:
+                if proc is None:
+                    proc = self.procs[pid] = SampledProcess.read(pid)
+                rss, hwm = _memory_kb(pid)
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+            if not hwm:
+                continue  # a zombie: it has ended, only its parent has not reaped it yet
+            proc.last_seen, proc.hwm_kb = now, max(proc.hwm_kb, hwm)
+            total += rss
+        self.peak_tree_kb = max(self.peak_tree_kb, total)
+
+    @staticmethod
+    def _tree(root: int) -> list[int]:
+        pids, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            with contextlib.suppress(OSError):
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
+                        todo += [int(c) for c in fh.read().split()]
+        return pids
+
+    def find(self, *needles: str, without: str | None = None) -> list[SampledProcess]:
+        """The sampled processes whose command line has every needle (and not `without`)."""
+        return [p for p in self.procs.values()
+                if all(n in p.cmdline for n in needles) and (without is None or without not in p.cmdline)]
+
+
+@dataclass
+class SampledProcess:
+    pid: int
+    cmdline: str
+    started: float  #: CLOCK_BOOTTIME seconds
+    last_seen: float = 0.0
+    hwm_kb: int = 0
+
+    @classmethod
+    def read(cls, pid: int) -> SampledProcess:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            starttime = int(fh.read().rsplit(")", 1)[1].split()[19])
+        return cls(pid, cmdline, starttime / CLK_TCK)
+
+    @property
+    def lifetime(self) -> float:
+        return max(0.0, self.last_seen - self.started)
+
+
+def _memory_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a live process, KiB."""
+    rss = hwm = 0
+    with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    return rss, hwm
+
+
 # ------------------------------------------------------------------------ machine
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU of one live process (/proc/PID/stat)."""
+def process_cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """User + system CPU of one live process (/proc/PID/stat); with `reaped_children`, plus
+    that of the children it has waited for (PostgreSQL's ended backends)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLK_TCK
 
 
 def machine_busy_seconds() -> float:
