@@ -234,11 +234,16 @@ class TreeSampler(threading.Thread):
             try:
                 if proc is None:
                     proc = self.procs[pid] = SampledProcess.read(pid)
+                cmdline = _cmdline(pid)
                 rss, hwm = _memory_kb(pid)
             except (OSError, ValueError):
                 continue  # gone meanwhile
             if not hwm:
                 continue  # a zombie: it has ended, only its parent has not reaped it yet
+            if cmdline != proc.cmdline:
+                # Seen between fork and exec, it wore its parent's command line and memory:
+                # what counts is the program it became.
+                proc.cmdline, proc.hwm_kb = cmdline, 0
             proc.last_seen, proc.hwm_kb = now, max(proc.hwm_kb, hwm)
             total += rss
         self.peak_tree_kb = max(self.peak_tree_kb, total)
@@ -271,15 +276,18 @@ class SampledProcess:
 
     @classmethod
     def read(cls, pid: int) -> SampledProcess:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
             starttime = int(fh.read().rsplit(")", 1)[1].split()[19])
-        return cls(pid, cmdline, starttime / CLK_TCK)
+        return cls(pid, _cmdline(pid), starttime / CLK_TCK)
 
     @property
     def lifetime(self) -> float:
         return max(0.0, self.last_seen - self.started)
+
+
+def _cmdline(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+        return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
 
 
 def _memory_kb(pid: int) -> tuple[int, int]:
