@@ -136,13 +136,15 @@ class Pipelines:
     def batch_root(self) -> Path:
         return self.work / f"batches-{self.label}"
 
-    def prepare(self) -> None:
-        """What Meltano hands the tap (config, catalog with only our stream selected), untimed;
-        it also creates Meltano's system DB, so no timed run pays its migrations."""
-        for what, path in (("config", self.config_path), ("catalog", self.catalog_path)):
+    def prepare(self, variants: list[str]) -> None:
+        """What Meltano hands the tap (its config; the catalog with only our stream selected, for
+        the tap alone), untimed; it also creates Meltano's system DB, so no timed run pays its
+        migrations."""
+        dumps = ["config", "catalog"] if "tap" in variants else ["config"]
+        for what in dumps:
             dump = [str(MELTANO), "invoke", f"--dump={what}", extractor(self.api)]
-            out = run_quiet(dump, self.env("record"))
-            path.write_text(out)
+            path = self.config_path if what == "config" else self.catalog_path
+            path.write_text(run_quiet(dump, self.env("record")))
         names = [r if isinstance(r, str) else r.get("name") for r in self.config()["resources"]]
         if self.name not in names:
             raise SystemExit(f"--resource: {extractor(self.api)} has no resource {self.name!r} ({names})")
@@ -362,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             for latency in latencies:
                 with Sandbox(n, latency, work) as sandbox:
                     pipelines = Pipelines(api, name, sandbox, servers.pg_url, work)
-                    pipelines.prepare()
+                    pipelines.prepare(variants)
                     runs = results[(n, latency)] = {}
                     for variant in variants:
                         r = runs[variant] = pipelines.measure(variant, args.timeout, pg_pid)
