@@ -3,8 +3,11 @@
 Run as a child process by ``bench.py``. It is the floor any sequential client pays: one request at
 a time, the body decoded with orjson, each record written to stdout as one JSON line. Paging stops
 at an empty page, at the announced total, or (without a total) at a page shorter than the limit.
+With ``--token-url`` it first fetches one OAuth2 client-credentials access token (form body), as
+any client of such an API must, and sends it as a bearer token on every page.
 
     python benchmarks/raw_client.py URL --paging offset --limit 100 --header "Authorization: Bearer T"
+    python benchmarks/raw_client.py URL --token-url URL/oauth/token --client-id ID --client-secret S
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--header", action="append", default=[], metavar="NAME: VALUE")
     p.add_argument("--data-key", default="data")
+    p.add_argument("--token-url", help="OAuth2 token endpoint: fetch one client-credentials token first")
+    p.add_argument("--client-id", default="")
+    p.add_argument("--client-secret", default="")
     p.add_argument(
         "--no-trust-env",
         action="store_true",
@@ -36,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     for header in args.header:
         name, _, value = header.partition(":")
         session.headers[name.strip()] = value.strip()
+    if args.token_url:
+        grant = {"grant_type": "client_credentials", "client_id": args.client_id,
+                 "client_secret": args.client_secret}
+        token = session.post(args.token_url, data=grant, timeout=60)
+        token.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {orjson.loads(token.content)['access_token']}"
 
     out = sys.stdout.buffer
     dumps = orjson.dumps
