@@ -17,7 +17,7 @@ import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_analytics.auth import secrets_of
+from tap_analytics.auth import auths_in, secret_params_of, secrets_of
 from tap_analytics.client import AnalyticsStream
 from tap_analytics.config import ConfigErrors, ResourceSpec, resolve_resources
 from tap_analytics.context import RunContext
@@ -65,10 +65,10 @@ class TapAnalytics(Tap):
         return errors
 
     def _register_secrets(self) -> None:
-        auth = (self.config.get("client") or {}).get("auth") or {}
-        SECRETS.add(*secrets_of(auth))
-        if auth.get("type") == "api_key" and auth.get("location") == "query":
-            SECRETS.add_param_name(auth.get("name") or "api_key")
+        for auth in auths_in(self.config):  # client.auth and every endpoint.auth
+            SECRETS.add(*secrets_of(auth))
+            for name in secret_params_of(auth):
+                SECRETS.add_param_name(name)
 
     @cached_property
     def resource_specs(self) -> list[ResourceSpec]:
