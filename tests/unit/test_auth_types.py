@@ -318,3 +318,29 @@ def test_a_new_lineage_of_a_client_replaces_its_old_one(tmp_path: Path) -> None:
     tokens = sorted(e["refresh_token"] for e in json.loads(path.read_text()).values())
     assert tokens == ["rt-b-2", "rt-z-2"]
     assert RefreshTokenStore(path, client_id="c1", configured="rt-a").load() is None
+
+
+# --- every setting of every type is documented, and its secrets marked, everywhere ---------
+
+
+def test_every_auth_setting_is_in_about_and_meltano_with_its_secrets_marked() -> None:
+    import yaml  # noqa: PLC0415 - only this test reads meltano.yml
+
+    from tap_analytics.settings import CONFIG_SCHEMA  # noqa: PLC0415
+
+    about = CONFIG_SCHEMA["properties"]["client"]["properties"]["auth"]["properties"]
+    project = yaml.safe_load((Path(__file__).parents[2] / "meltano.yml").read_text())
+    [tap] = [e for e in project["plugins"]["extractors"] if e["name"] == "tap-analytics"]
+    meltano = {s["name"].removeprefix("client.auth."): s for s in tap["settings"]
+               if s["name"].startswith("client.auth.")}
+    for cls in AUTH_TYPES.values():
+        for name in ("type", *cls.REQUIRED, *cls.OPTIONAL):
+            assert name in about, f"{cls.type_name}.{name} missing from --about"
+            assert name in meltano, f"{cls.type_name}.{name} missing from meltano.yml"
+            secret = name in cls.SECRETS
+            assert bool(about[name].get("secret")) is secret, name
+            assert (meltano[name].get("sensitive") is True) is secret, name
+            assert (meltano[name]["kind"] == "password") is secret, name
+    assert {o["value"] for o in meltano["type"]["options"]} == set(AUTH_TYPES)
+    assert tuple(o["value"] for o in meltano["location"]["options"]) == (
+        AUTH_TYPES["api_key"].CHOICES["location"])
