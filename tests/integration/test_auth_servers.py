@@ -221,7 +221,8 @@ def record(i: int) -> dict[str, Any]:
 
 
 class AuthAPI(_Serving):
-    """Records at `/records` (offset/limit paging, `{"data": [...], "total": n}`) behind `mode`.
+    """Records at `/records` (offset/limit paging, `{"data": [...], "total": n}`) behind `mode`,
+    and at `/<mode>/records` behind each mode (one server for per-resource auth).
 
     `/oauth/token` grants client credentials (form body or HTTP Basic), requiring the
     `require_form` fields too; `redirects` maps a path to (status, Location) for any method.
@@ -275,15 +276,16 @@ class AuthAPI(_Serving):
         elif parts.path == "/oauth/token":
             result = self._token(method, headers, form)
         elif parts.path == "/records":
-            result = self._records(headers, query)
+            result = self._records(self.mode, headers, query)
+        elif parts.path.endswith("/records") and parts.path.split("/")[1] in AUTH_MODES:
+            result = self._records(parts.path.split("/")[1], headers, query)
         else:
             result = _json(404, {"error": "not_found"})
         with self._lock:
             self.log.append(Logged(method, parts.path, query, result[0], dict(headers.items()), form))
         return result
 
-    def _unauthorized(self, headers: Any, query: Mapping[str, str]) -> bool:
-        mode = self.mode
+    def _unauthorized(self, mode: str, headers: Any, query: Mapping[str, str]) -> bool:
         if mode == "none":
             return False
         if mode == "bearer":
@@ -304,9 +306,9 @@ class AuthAPI(_Serving):
         with self._lock:
             return scheme != "Bearer" or token not in self.valid
 
-    def _records(self, headers: Any, query: Mapping[str, str]) -> Answer:
-        if self._unauthorized(headers, query):
-            challenge = [("WWW-Authenticate", 'Basic realm="authapi"')] if self.mode == "basic" else []
+    def _records(self, mode: str, headers: Any, query: Mapping[str, str]) -> Answer:
+        if self._unauthorized(mode, headers, query):
+            challenge = [("WWW-Authenticate", 'Basic realm="authapi"')] if mode == "basic" else []
             return _json(401, {"error": "unauthorized"}, challenge)
         offset, limit = int(query.get("offset", 0)), int(query.get("limit", 10))
         data = [record(i) for i in range(offset + 1, min(offset + limit, self.count) + 1)]
@@ -415,6 +417,15 @@ def test_auth_api_refuses_without_credentials_and_serves_with_them(make_api: Any
     if mode == "oauth2":
         api.revoke_access_tokens()
         assert requests.get(url, timeout=TIMEOUT, **right).status_code == 401
+
+
+def test_auth_api_serves_each_mode_under_its_own_path(make_api: Any) -> None:
+    api = make_api("bearer")
+    assert requests.get(f"{api.base_url}/none/records", timeout=TIMEOUT).status_code == 200
+    assert requests.get(f"{api.base_url}/basic/records", timeout=TIMEOUT).status_code == 401
+    ok = requests.get(f"{api.base_url}/basic/records", auth=(api.username, api.password), timeout=TIMEOUT)
+    assert ok.status_code == 200
+    assert requests.get(f"{api.base_url}/records", timeout=TIMEOUT).status_code == 401
 
 
 def test_auth_api_redirects_and_logs_what_it_received(make_api: Any) -> None:
