@@ -28,6 +28,8 @@ from tap_analytics.settings import CONFIG_SCHEMA
 from tap_analytics.streams import BUILTIN_STREAMS, stream_class
 
 TOKEN_CACHE_FILE = "tap-analytics-token-cache.json"  # noqa: S105 (a file name)
+#: Where the command line's --config and --state files are noted (click's context meta).
+CLI_CONFIG_PATH, CLI_STATE_PATH = "tap_analytics.config_path", "tap_analytics.state_path"
 
 
 class TapAnalytics(Tap):
@@ -89,27 +91,28 @@ class TapAnalytics(Tap):
             return Path(str(configured)).expanduser()
         if project := os.environ.get("MELTANO_PROJECT_ROOT"):
             return Path(project) / ".meltano" / "tap-analytics" / TOKEN_CACHE_FILE
-        for given in (TapAnalytics._cli_state_path, TapAnalytics._cli_config_path):
+        # Only within the command-line run that named them: a later tap in the same
+        # process (tests, a Python caller) must not write beside another run's files.
+        context = click.get_current_context(silent=True)
+        cli = context.meta if context is not None else {}
+        for given in (cli.get(CLI_STATE_PATH), cli.get(CLI_CONFIG_PATH)):
             if given:
                 return Path(given).resolve().parent / TOKEN_CACHE_FILE
         return None
 
     # --- command line -----------------------------------------------------------------
 
-    _cli_state_path: str | None = None
-    _cli_config_path: str | None = None
-
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
         """Remember the config file's place: rotated tokens are kept beside it."""
         files = [v for v in value if v != "ENV"]
-        TapAnalytics._cli_config_path = files[-1] if files else None
+        ctx.meta[CLI_CONFIG_PATH] = files[-1] if files else None
         return super().cb_config(ctx, param, value)
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
         state = kwargs.get("state")
-        TapAnalytics._cli_state_path = getattr(state, "name", None)
+        click.get_current_context().meta[CLI_STATE_PATH] = getattr(state, "name", None)
         super().invoke(*args, **kwargs)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

@@ -344,3 +344,20 @@ def test_every_auth_setting_is_in_about_and_meltano_with_its_secrets_marked() ->
     assert {o["value"] for o in meltano["type"]["options"]} == set(AUTH_TYPES)
     assert tuple(o["value"] for o in meltano["location"]["options"]) == (
         AUTH_TYPES["api_key"].CHOICES["location"])
+
+
+def test_a_cli_runs_config_place_does_not_follow_later_taps_of_the_process(tmp_path: Path) -> None:
+    """The token cache goes beside --config only within that command-line run: a later tap
+    of the same process (a test, a Python caller) used to write beside the earlier run's
+    file, and with lineage keys read a token another server had issued."""
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from tap_analytics.tap import TapAnalytics  # noqa: PLC0415
+
+    config = {"client": {"base_url": "https://api.example.com", "auth": {"token": "tk-unit-cli-2"}},
+              "resources": ["events"]}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = CliRunner().invoke(TapAnalytics.cli, ["--config", str(path), "--discover"])
+    assert result.exit_code == 0, result.output
+    assert TapAnalytics(config=config, parse_env_config=False).token_cache_path is None
