@@ -230,3 +230,22 @@ def test_each_distinct_auth_is_built_once_per_run(api_factory: Any) -> None:
 
     assert all(len(result.records(n)) == 45 for n in ("records", "again", "once_more", "as_client"))
     assert len([e for e in api.log if e.path == "/oauth/token"]) == 2
+
+
+@pytest.mark.parametrize("client_auth", ["basic", "body"])
+def test_the_seeds_oauth2_client_authentication_against_django_oauth_toolkit(client_auth: str) -> None:
+    """DOT accepts the client in HTTP Basic (RFC 6749 §2.3.1) and in the form body."""
+    with DRFServer(items=30) as srv:
+        config = {
+            "client": {"base_url": srv.base_url, "auth": {
+                "type": "oauth2", "token_url": srv.token_url, "client_id": srv.client_id,
+                "client_secret": srv.client_secret, "client_auth": client_auth}},
+            "resources": [{"name": "items", "primary_key": "id", "endpoint": {
+                "path": "/api/limit-offset/items/", "data_selector": "results",
+                "paginator": {"type": "offset", "limit": 20, "total_path": "count"}}}],
+        }
+        ours = tap_records(config, "items")
+        tokens = srv.requests("/o/token/")
+    assert [r["id"] for r in ours] == list(range(1, 31))
+    assert [(t.status, t.auth_scheme) for t in tokens] == [
+        (200, "Basic" if client_auth == "basic" else None)]
