@@ -43,7 +43,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
 from tap_analytics import redirects, resume, retry
-from tap_analytics.auth import OAuth2Authenticator
+from tap_analytics.auth import OAuth2Authenticator, credential_hint
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
 from tap_analytics.errors import TapAnalyticsError, redact_url
@@ -338,15 +338,11 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
         return TapAnalyticsError(f"stream {self.name}: GET {url}: {what}; {advice}")
 
     def credential_hint(self) -> str:
-        """The setting a user should check after a 401/403, by auth type."""
-        auth = (self.config.get("client") or {}).get("auth") or {}
-        return {
-            "bearer": "client.auth.token",
-            "api_key": f"client.auth.api_key (sent as {auth.get('location', 'header')} "
-            f"{auth.get('name') or 'api_key'!r}, see client.auth.name/location)",
-            "oauth2": "client.auth.client_id/client_secret and the client's scopes "
-            "(a fresh access token was refused)",
-        }.get(str(auth.get("type")), "client.auth (the API requires credentials)")
+        """The setting a user should check after a 401/403, by the stream's auth type."""
+        spec = self.spec
+        if spec.auth_override:
+            return credential_hint(spec.auth, f"resources.{spec.name}.endpoint.auth")
+        return credential_hint((self.config.get("client") or {}).get("auth"), "client.auth")
 
     def http_error(self, response: requests.Response) -> TapAnalyticsError:
         status = response.status_code

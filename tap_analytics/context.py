@@ -1,13 +1,16 @@
-"""What every stream of one run shares: the HTTP session, the authenticator, the rate gate.
+"""What every stream of one run shares: the HTTP session, the authenticators, the rate gate.
 
 The tap builds one `RunContext` per run and hands it to each stream, so streams never
-import the tap, and one token, one connection pool and one rate-limit budget serve them
-all. Members are built on first use: discovering built-in resources needs none of them.
+import the tap, and one token per distinct auth setting, one connection pool and one
+rate-limit budget serve them all. Members are built on first use: discovering built-in
+resources needs none of them.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
-from tap_analytics.auth import AuthSetup, RefreshTokenStore, build_authenticator
+from tap_analytics.auth import AuthSetup, RefreshTokenStore, auth_type, build_authenticator
 from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.retry import RetryPolicy
@@ -33,6 +36,9 @@ class RunContext:
     def __init__(self, config: Mapping[str, Any], *, token_cache_path: Path | None = None) -> None:
         self.config = config
         self.token_cache_path = token_cache_path
+        self._built: dict[str, APIAuthenticatorBase | None] = {}
+        self._by_resource: dict[str, APIAuthenticatorBase | None] = {}
+        self._build_lock = threading.Lock()
 
     @property
     def concurrency(self) -> int:
@@ -86,14 +92,38 @@ class RunContext:
 
     @cached_property
     def authenticator(self) -> APIAuthenticatorBase | None:
-        """One authenticator per run, shared by all streams (one token, one refresh)."""
-        auth = self.client.get("auth") or {}
+        """The authenticator of `client.auth`, shared by every stream without an
+        `endpoint.auth` of its own (one token, one refresh)."""
+        return self._authenticator(self.client.get("auth"), "client.auth")
+
+    def authenticator_for(self, spec: ResourceSpec) -> APIAuthenticatorBase | None:
+        """The authenticator of one resource: the run's, unless its `endpoint.auth`
+        overrides it. Resources with equal auth settings share one authenticator."""
+        if not spec.auth_override:
+            return self.authenticator
+        by_resource = self._by_resource  # asked once per request: kept cheap
+        if spec.name not in by_resource:
+            by_resource[spec.name] = self._authenticator(
+                spec.auth, f"resources.{spec.name}.endpoint.auth"
+            )
+        return by_resource[spec.name]
+
+    def _authenticator(self, auth: Any, where: str) -> APIAuthenticatorBase | None:
+        """Built once per distinct auth setting; thread-safe (streams ask from workers)."""
+        key = json.dumps(auth, sort_keys=True, default=str)
+        with self._build_lock:
+            if key not in self._built:
+                self._built[key] = self._build(auth, where)
+            return self._built[key]
+
+    def _build(self, auth: Any, where: str) -> APIAuthenticatorBase | None:
+        if not isinstance(auth, Mapping):
+            return None
         store = None
         refresh_token = auth.get("refresh_token")
-        if auth.get("type") == "oauth2" and refresh_token and self.token_cache_path is not None:
+        if auth_type(auth) == "oauth2" and refresh_token and self.token_cache_path is not None:
             store = RefreshTokenStore(
                 self.token_cache_path,
-                token_url=str(auth.get("token_url") or auth.get("token_refresh_endpoint")),
                 client_id=str(auth.get("client_id")),
                 configured=str(refresh_token),
             )
@@ -102,10 +132,7 @@ class RunContext:
             session=self.session,
             token_store=store,
             retry_policy=RetryPolicy.from_config(self.client.get("error_handler") or {}),
+            where=where,
         )
         return build_authenticator(auth, setup)
 
-    def authenticator_for(self, spec: ResourceSpec) -> APIAuthenticatorBase | None:
-        """The authenticator of one resource: the run's, unless its `endpoint.auth`
-        overrides it."""
-        return self.authenticator

@@ -65,7 +65,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
                         "type",
                         th.StringType,
                         description="oauth2 (client credentials, or refresh-token grant "
-                        "when refresh_token is set), bearer, api_key or none.",
+                        "when refresh_token is set), oauth2_client_credentials (dlt's), "
+                        "bearer (also when type is omitted, as in dlt), api_key, http_basic "
+                        "or none.",
                     ),
                     th.Property("client_id", th.StringType, description="OAuth2 client ID."),
                     th.Property(
@@ -77,7 +79,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
                     th.Property(
                         "token_url",
                         th.StringType,
-                        description="OAuth2 token endpoint (alias: token_refresh_endpoint).",
+                        description="OAuth2 token endpoint (alias: token_refresh_endpoint). "
+                        "A redirect is followed only on the same host (307/308); one to "
+                        "another host or down to http stops the run.",
                     ),
                     th.Property(
                         "token_refresh_endpoint",
@@ -101,24 +105,61 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
                     ),
                     th.Property("scope", th.StringType, description="OAuth2 scope, if any."),
                     th.Property(
+                        "access_token_url",
+                        th.StringType,
+                        description="Token endpoint of oauth2_client_credentials (dlt's "
+                        "name); redirects as for token_url.",
+                    ),
+                    th.Property(
+                        "access_token_request_data",
+                        th.ObjectType(additional_properties=True),
+                        description="Extra form fields of the oauth2_client_credentials "
+                        "token request (scope, audience, ...); they win over the defaults.",
+                    ),
+                    th.Property(
+                        "default_token_expiration",
+                        th.IntegerType,
+                        description="Seconds an oauth2_client_credentials token lives when "
+                        "the token response has no expires_in (default 3600).",
+                    ),
+                    th.Property(
+                        "access_token",
+                        th.StringType,
+                        secret=True,
+                        description="Secret. An access token oauth2_client_credentials uses "
+                        "until the API refuses it; then it requests a new one.",
+                    ),
+                    th.Property(
                         "token", th.StringType, secret=True, description="Secret. Bearer token."
+                    ),
+                    th.Property(
+                        "username", th.StringType, description="HTTP Basic user name (http_basic)."
+                    ),
+                    th.Property(
+                        "password",
+                        th.StringType,
+                        secret=True,
+                        description="Secret. HTTP Basic password (http_basic).",
                     ),
                     th.Property(
                         "name",
                         th.StringType,
-                        description="API key header or query parameter name "
-                        "(default api_key).",
+                        description="API key header, query parameter or cookie name "
+                        "(default Authorization, as in dlt).",
                     ),
                     th.Property(
                         "api_key", th.StringType, secret=True, description="Secret. API key."
                     ),
                     th.Property(
                         "location",
-                        th.StringType(allowed_values=["header", "query"]),
-                        description="Where the API key goes (default header).",
+                        th.StringType(allowed_values=["header", "query", "param", "cookie"]),
+                        description="Where the API key goes: header (default), query (or "
+                        "param, dlt's alias) or cookie.",
                     ),
                 ),
-                description="How to authenticate; one authenticator serves every stream.",
+                description="How to authenticate (dlt's client.auth); a resource's "
+                "endpoint.auth overrides it (null: no credentials). One authenticator per "
+                "distinct auth serves the whole run.",
             ),
             th.Property(
                 "error_handler",

@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -18,7 +18,7 @@ import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_analytics.auth import secrets_of
+from tap_analytics.auth import auths_in, secret_params_of, secrets_of
 from tap_analytics.client import AnalyticsStream
 from tap_analytics.config import ConfigErrors, ResourceSpec, header_secrets, resolve_resources
 from tap_analytics.context import RunContext
@@ -29,6 +29,8 @@ from tap_analytics.settings import CONFIG_SCHEMA
 from tap_analytics.streams import BUILTIN_STREAMS, stream_class
 
 TOKEN_CACHE_FILE = "tap-analytics-token-cache.json"  # noqa: S105 (a file name)
+#: Where the command line's --config and --state files are noted (click's context meta).
+CLI_CONFIG_PATH, CLI_STATE_PATH = "tap_analytics.config_path", "tap_analytics.state_path"
 
 
 class TapAnalytics(Tap):
@@ -68,12 +70,10 @@ class TapAnalytics(Tap):
     def _register_secrets(self) -> None:
         """Every secret of the config is redacted from logs and errors, even when the
         config is invalid (the validation lines must not echo one)."""
-        client = self.config.get("client")
-        auth = client.get("auth") if isinstance(client, Mapping) else None
-        if isinstance(auth, Mapping):
+        for auth in auths_in(self.config):  # client.auth and every endpoint.auth
             SECRETS.add(*secrets_of(auth))
-            if auth.get("type") == "api_key" and auth.get("location") == "query":
-                SECRETS.add_param_name(str(auth.get("name") or "api_key"))
+            for name in secret_params_of(auth):
+                SECRETS.add_param_name(name)
         SECRETS.add(*header_secrets(self.config))
 
     @cached_property
@@ -95,15 +95,16 @@ class TapAnalytics(Tap):
             return Path(str(configured)).expanduser()
         if project := os.environ.get("MELTANO_PROJECT_ROOT"):
             return Path(project) / ".meltano" / "tap-analytics" / TOKEN_CACHE_FILE
-        for given in (TapAnalytics._cli_state_path, TapAnalytics._cli_config_path):
+        # Only within the command-line run that named them: a later tap in the same
+        # process (tests, a Python caller) must not write beside another run's files.
+        context = click.get_current_context(silent=True)
+        cli = context.meta if context is not None else {}
+        for given in (cli.get(CLI_STATE_PATH), cli.get(CLI_CONFIG_PATH)):
             if given:
                 return Path(given).resolve().parent / TOKEN_CACHE_FILE
         return None
 
     # --- command line -----------------------------------------------------------------
-
-    _cli_state_path: str | None = None
-    _cli_config_path: str | None = None
 
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
@@ -112,13 +113,13 @@ class TapAnalytics(Tap):
         files = [v for v in value if v != "ENV"]
         for path in files:
             check_config_file(path)
-        TapAnalytics._cli_config_path = files[-1] if files else None
+        ctx.meta[CLI_CONFIG_PATH] = files[-1] if files else None
         return super().cb_config(ctx, param, value)
 
     @classmethod
     def invoke(cls, *args: Any, **kwargs: Any) -> None:
         state = kwargs.get("state")
-        TapAnalytics._cli_state_path = getattr(state, "name", None)
+        click.get_current_context().meta[CLI_STATE_PATH] = getattr(state, "name", None)
         super().invoke(*args, **kwargs)
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

@@ -18,3 +18,6 @@ class AuthSetup:
     session: requests.Session | None = None
     token_store: RefreshTokenStore | None = None
     retry_policy: RetryPolicy | None = None
+    #: Where its settings are in the config, for messages (`client.auth`, or a
+    #: resource's `endpoint.auth`).
+    where: str = "client.auth"

@@ -255,7 +255,7 @@ BAD_INPUT: list[Scenario] = [
     ),
     Scenario(
         "invalid-auth-setting",
-        _edit(seed_build("statuspage"), _set("client.auth.location", "cookie")),
+        _edit(seed_build("statuspage"), _set("client.auth.location", "body")),
         ("client.auth.location", "header", "query"),
     ),
     Scenario(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
+import threading
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
 import pytest
 import requests
-from singer_sdk.authenticators import APIKeyAuthenticator, BearerTokenAuthenticator
 
 from tap_analytics.auth import OAuth2Authenticator, build_authenticator, secrets_of
 from tap_analytics.errors import AuthError
@@ -322,16 +322,18 @@ def test_token_endpoint_outage_is_not_blamed_on_credentials(
 
 def test_build_bearer_and_api_key_authenticators() -> None:
     bearer = build_authenticator({"type": "bearer", "token": "tok-unit-1"})
-    assert isinstance(bearer, BearerTokenAuthenticator)
+    assert bearer is not None
     prepared = bearer(requests.Request("GET", DATA_URL).prepare())
     assert prepared.headers["Authorization"] == "Bearer tok-unit-1"
 
     header_key = build_authenticator({"type": "api_key", "name": "X-Api-Key", "api_key": "ak-unit-1"})
-    assert isinstance(header_key, APIKeyAuthenticator)
+    assert header_key is not None
     prepared = header_key(requests.Request("GET", DATA_URL).prepare())
     assert prepared.headers["X-Api-Key"] == "ak-unit-1"
 
-    query_key = build_authenticator({"type": "api_key", "api_key": "ak-unit-2", "location": "query"})
+    query_key = build_authenticator({"type": "api_key", "api_key": "ak-unit-2", "location": "query",
+                                     "name": "api_key"})
+    assert query_key is not None
     prepared = query_key(requests.Request("GET", DATA_URL, params={"a": "1"}).prepare())
     assert parse_qs(prepared.url.split("?", 1)[1]) == {"a": ["1"], "api_key": ["ak-unit-2"]}
     assert "api_key" not in prepared.headers
@@ -358,3 +360,106 @@ def test_secrets_of_auth() -> None:
                            "refresh_token": "rt", "token_url": TOKEN_URL})) == {"cs", "rt"}
     assert secrets_of({"type": "api_key", "name": "api_key", "api_key": "ak"}) == ["ak"]
     assert secrets_of({"type": "bearer", "token": "tk"}) == ["tk"]
+
+
+# --- single-flight renewal --------------------------------------------------------------
+
+
+def test_a_refused_renewal_fails_every_later_request_without_asking_again(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, token_responses({"access_token": "at-1", "expires_in": 3600}))
+    auth = oauth(FakeClock(start=0.0), refresh_token=REFRESH_TOKEN)
+    authorization(auth)
+    seen = auth.generation
+    requests_mock.post(TOKEN_URL, status_code=400, json={"error": "invalid_grant"})
+    with pytest.raises(AuthError) as first:
+        auth.renew_after_unauthorized(seen)
+    # Other requests that met the same token, and every request after: the same error,
+    # no second refused request.
+    with pytest.raises(AuthError) as second:
+        auth.renew_after_unauthorized(seen)
+    with pytest.raises(AuthError) as third:
+        authorization(auth)
+    assert str(first.value) == str(second.value) == str(third.value)
+    assert "invalid_grant" in str(first.value)
+    assert [form(r)["grant_type"] for r in requests_mock.request_history] == ["refresh_token"] * 2
+
+
+def test_generation_is_the_one_of_the_token_this_thread_sent(requests_mock: Any) -> None:
+    """A thread that sent the old token and reads the generation after another thread
+    renewed still refers to the old token: its 401 then renews nothing more."""
+    requests_mock.post(TOKEN_URL, token_responses(
+        {"access_token": "at-1", "expires_in": 3600},
+        {"access_token": "at-2", "expires_in": 3600},
+    ))
+    auth = oauth(FakeClock(start=0.0))
+    sent_in_worker: list[tuple[str, int]] = []
+
+    def worker() -> None:
+        header = authorization(auth)
+        auth.renew_after_unauthorized()  # the worker's 401 renews: at-1 -> at-2
+        sent_in_worker.append((header, auth.generation))
+
+    assert authorization(auth) == "Bearer at-1"
+    mine = auth.generation
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert sent_in_worker == [("Bearer at-1", 1)]
+    assert auth.generation == mine == 1, "this thread sent at-1 and still refers to it"
+    auth.renew_after_unauthorized()  # the 401 on at-1 here: already renewed, no request
+    assert requests_mock.call_count == 2
+    assert authorization(auth) == "Bearer at-2"
+    assert auth.generation == 2
+
+
+# --- the token POST and redirects -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "why"),
+    [
+        ("https://evil.example.net/oauth/token", "to another host"),
+        ("http://auth.example.com/oauth/token", "down to plain http"),
+        ("https://auth.example.com:8443/oauth/token", "to another port"),
+    ],
+)
+@pytest.mark.parametrize("status", [307, 308])
+def test_token_post_never_resends_credentials_elsewhere(
+    requests_mock: Any, status: int, location: str, why: str
+) -> None:
+    requests_mock.post(TOKEN_URL, status_code=status, headers={"Location": location})
+    elsewhere = requests_mock.post(location, json={"access_token": "at-stolen"})
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth(client_auth="body"))
+    assert not elsewhere.called, "the client secret went along"
+    message = str(caught.value)
+    assert why in message
+    assert f"HTTP {status}" in message
+    assert "client.auth.token_url" in message
+    assert CLIENT_SECRET not in message
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_token_post_follows_a_same_host_307_308_with_its_body(requests_mock: Any, status: int) -> None:
+    moved = "https://auth.example.com/v2/oauth/token"
+    requests_mock.post(TOKEN_URL, status_code=status, headers={"Location": "/v2/oauth/token"})
+    requests_mock.post(moved, json={"access_token": "at-moved"})
+    assert authorization(oauth()) == "Bearer at-moved"
+    assert form(requests_mock.request_history[1])["client_secret"] == CLIENT_SECRET
+
+
+@pytest.mark.parametrize("status", [301, 302, 303])
+def test_a_token_redirect_that_would_drop_the_post_names_the_target(requests_mock: Any, status: int) -> None:
+    requests_mock.post(TOKEN_URL, status_code=status, headers={"Location": "/v2/oauth/token"})
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth())
+    assert "https://auth.example.com/v2/oauth/token" in str(caught.value)
+    assert requests_mock.call_count == 1
+
+
+def test_a_token_redirect_loop_ends(requests_mock: Any) -> None:
+    requests_mock.post(TOKEN_URL, status_code=307, headers={"Location": TOKEN_URL})
+    with pytest.raises(AuthError) as caught:
+        authorization(oauth())
+    assert "redirects" in str(caught.value)
+    assert requests_mock.call_count == 6

@@ -301,7 +301,7 @@ def test_missing_auth_fields(auth: dict[str, Any], missing: str) -> None:
 
 def test_bad_auth_options() -> None:
     cfg = config("repositories")
-    cfg["client"]["auth"] = {"type": "api_key", "api_key": "k-unit-1", "location": "cookie"}
+    cfg["client"]["auth"] = {"type": "api_key", "api_key": "k-unit-1", "location": "body"}
     assert "header" in single_error(cfg, "client.auth.location")
     cfg["client"]["auth"] = {"type": "oauth2", "client_id": "a", "client_secret": "b-unit-1",
                              "token_url": "https://x.example.com/t", "client_auth": "jwt"}

@@ -83,7 +83,7 @@ def test_about_marks_secrets(about_markdown: str) -> None:
     about = json.loads(invoke(["--about", "--format=json"]).stdout)
     auth = about["settings"]["properties"]["client"]["properties"]["auth"]["properties"]
     assert {name for name, prop in auth.items() if prop.get("secret")} == {
-        "client_secret", "refresh_token", "token", "api_key"}
+        "client_secret", "refresh_token", "token", "api_key", "password", "access_token"}
 
 
 def test_about_markdown_documents_resource_options(about_markdown: str) -> None:
