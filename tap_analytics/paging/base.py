@@ -259,3 +259,20 @@ def read_has_more(page: Page, path: str | None) -> bool | None:
         msg = f"has_more_path {path!r} is {value!r}, not a boolean; check endpoint.paginator.has_more_path"
         raise PagingError(msg)
     return flag
+
+
+def names_no_next_page(body: Any, depth: int = 0) -> bool:
+    """Whether a body says there is no next page: a `next...` key (dlt's pattern, at most
+    three keys deep, outside lists) that is null or empty, and none that holds a value.
+    DRF's `"next": null` on its last page, for instance."""
+    if not isinstance(body, dict) or depth > 2:
+        return False
+    said = False
+    for key, value in body.items():
+        if isinstance(key, str) and key.lower().startswith("next") and not isinstance(value, dict):
+            if value not in (None, ""):
+                return False
+            said = True
+        elif isinstance(value, dict) and names_no_next_page(value, depth + 1):
+            said = True
+    return said

@@ -17,8 +17,8 @@ rules of where the data ends (`RangePaginator._decide`), in this order:
   records. So a walk without a total makes at most one request beyond the data.
 
 A 404 (or an "invalid page" 400) for the next page ends the walk cleanly only after the
-data visibly ended -- a short or empty page, a total reached -- or as the first request
-of a walk resumed past the start (`missing_page_ends`).
+data visibly ended -- a short or empty page, a total reached, a `next` of null -- or as
+the first request of a walk resumed past the start (`missing_page_ends`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from tap_analytics.paging.base import Page, PageRequest, Paginator, PagingError, read_has_more
+from tap_analytics.paging.base import (
+    Page,
+    PageRequest,
+    Paginator,
+    PagingError,
+    names_no_next_page,
+    read_has_more,
+)
 
 _OPTIONAL_STR = (str, type(None))
 _OPTIONAL_INT = (int, type(None))
@@ -114,7 +121,7 @@ class RangePaginator(Paginator):
         empty = page.count == 0
         self._step(page)
         reached = None if total is None else self._total_reached(total)
-        self._ended = empty or self._short or reached is True
+        self._ended = empty or self._short or reached is True or names_no_next_page(page.body)
         if empty and self.stop_after_empty_page:
             return False
         if self._past_maximum() or has_more is False:
@@ -193,6 +200,7 @@ class OffsetPaginator(RangePaginator):
 
     def __post_init__(self) -> None:
         self.expected_size = self.limit
+        self.total_path = self.DEFAULT_TOTAL_PATH
         self._first_offset = self.offset
         if self.offset_body_path:
             self.offset_param = None
@@ -309,6 +317,7 @@ class PageNumberPaginator(RangePaginator):
         self.number = self.base_page if self.page is None else max(self.page, self.base_page)
         self._first_number = self.number
         self.expected_size = self.limit
+        self.total_path = self.DEFAULT_TOTAL_PATH
         if self.page_body_path:
             self.page_param = None
 
