@@ -74,7 +74,7 @@ class ReferencePaginator(Paginator):
         if str(reference) in self._used:
             msg = (
                 f"the server gave the cursor {redact(str(reference))!r} again: following it "
-                "would loop; check the paginator settings against the API's documentation"
+                f"would loop; {self.REPEAT_ADVICE}"
             )
             raise PagingError(msg)
         self._used.add(str(reference))
