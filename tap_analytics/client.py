@@ -323,10 +323,13 @@ class AnalyticsStream(RESTStream[Any]):
 
     def hands_back(self, response: requests.Response, params: Any) -> bool:
         """Whether `send` returns a failed response instead of raising: a response action
-        matches it, or the page loop (which sends `PageRequest`s) judges whether a "no
-        such page" is the end of the data."""
+        matches it (before any retry, as in dlt), or the page loop (which sends
+        `PageRequest`s) judges whether a "no such page" is the end of the data."""
+        status = response.status_code
         return self.response_action(response) is not None or (
-            isinstance(params, PageRequest) and response.status_code in END_OF_DATA_STATUSES
+            isinstance(params, PageRequest)
+            and status in END_OF_DATA_STATUSES
+            and not self.spec.retry.retries_status(status)
         )
 
     def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None:

@@ -206,7 +206,7 @@ class PageWalk:
                 if paginator.detected and not announced:
                     announced = True
                     source.logger.info(
-                        "%s: paging by %s (detected: set endpoint.paginator to choose)",
+                        "%s: %s (paginator detected: set endpoint.paginator to choose)",
                         source.name, paginator.detected,
                     )
                 if more and paginator.pages >= self.max_pages:

@@ -71,7 +71,7 @@ class AutoPaginator(Paginator):
         if not inner.restore(saved):
             return False
         self.inner, self.config = inner, dict(config)
-        self.detected = f"the {config['type']} paginator the interrupted run detected"
+        self.detected = f"paging as the interrupted run detected ({config['type']})"
         return True
 
     @property

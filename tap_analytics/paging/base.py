@@ -143,7 +143,7 @@ class Paginator(abc.ABC):
     #: True after `advance` when that page repeats one already handed out: the walk
     #: emits none of its records (a detected paginator's probe, see `auto.py`).
     drop_page: bool = field(default=False, init=False)
-    #: How a detected paginator pages, for the log (None: configured, not detected).
+    #: How a detected paginator pages ("paging by ..."), for the log (None: configured).
     detected: str | None = field(default=None, init=False)
     _largest_page: int = field(default=0, init=False)
     _last_count: int = field(default=0, init=False)

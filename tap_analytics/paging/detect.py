@@ -89,23 +89,25 @@ def detect(page: Page) -> Detected:
     """The paginator `page` (a first response) shows; a `PagingError` when it visibly
     pages in a way no rule reads."""
     if link_header_url(page.header("Link"), "next"):
-        return Detected({"type": "header_link"}, 'the `Link: rel="next"` header')
+        return Detected({"type": "header_link"}, 'paging by the `Link: rel="next"` header')
     next_path, next_value = find_next_page_path(page.body)
     if next_path is not None and isinstance(next_value, str) and next_value.startswith(("http", "/")):
         where = selector_of(next_path)
-        return Detected({"type": "json_link", "next_url_path": where}, f"the `{where}` URL in the body")
+        return Detected(
+            {"type": "json_link", "next_url_path": where}, f"paging by the `{where}` URL in the body"
+        )
     pages_path, pages = find_total_pages_path(page.body)
     if pages_path is not None and as_int(pages) is not None:
         where = selector_of(pages_path)
         return Detected(
             {"type": "page_number", "total_path": where},
-            f"page number, `{where}` pages in all",
+            f"paging by page number, `{where}` pages in all",
         )
     if next_path is not None:
         where = selector_of(next_path)
         return Detected(
             {"type": "cursor", "cursor_path": where, "cursor_param": "cursor"},
-            f"the cursor at `{where}` in the body, sent as the `cursor` parameter",
+            f"paging by the cursor at `{where}` in the body, sent as the `cursor` parameter",
         )
     hints = paging_hints(page)
     if hints:
@@ -115,7 +117,7 @@ def detect(page: Page) -> Detected:
             '{"type": "offset", "limit": 100} or {"type": "json_link", "next_url_path": ...})'
         )
         raise PagingError(msg)
-    return Detected({"type": "single_page"}, "nothing: the first response shows no paging (one page)")
+    return Detected({"type": "single_page"}, "one page: the first response shows no paging")
 
 
 def paging_hints(page: Page) -> list[str]:

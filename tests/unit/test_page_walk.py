@@ -154,8 +154,8 @@ def test_a_detected_paginator_is_logged_once(caplog: pytest.LogCaptureFixture) -
     source = FakeSource(answer)
     with caplog.at_level(logging.INFO, "test.page_walk"):
         list(walk(source, PaginatorSpec("auto").new()))
-    lines = [m for m in caplog.messages if "paging by" in m]
+    lines = [m for m in caplog.messages if "paginator detected" in m]
     assert lines == [
-        "things: paging by nothing: the first response shows no paging (one page) "
-        "(detected: set endpoint.paginator to choose)"
+        "things: one page: the first response shows no paging "
+        "(paginator detected: set endpoint.paginator to choose)"
     ]
