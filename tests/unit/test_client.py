@@ -142,6 +142,7 @@ def test_parse_page_keeps_decimals_exact() -> None:
     ("body", "hint"),
     [
         ('{"items": [{"id": "1"}], "total": 1}', "items"),
+        ('{"data": null}', "data_selector"),
         ('{"data": "nothing"}', "str"),
         ('{"data": [1, 2]}', "int"),
         ("[]", "data_selector"),
