@@ -24,7 +24,6 @@ apply; bookmarks are always kept per page. Those hooks are `records.RecordPath`'
 
 from __future__ import annotations
 
-import decimal
 import inspect
 import json
 import threading
@@ -33,9 +32,7 @@ from datetime import UTC, datetime
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlsplit
 
-import msgspec
 import requests
 from singer_sdk import Tap
 from singer_sdk.authenticators import APIAuthenticatorBase
@@ -47,10 +44,18 @@ from tap_analytics.auth import OAuth2Authenticator, credential_hint
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
 from tap_analytics.errors import TapAnalyticsError, redact_url
-from tap_analytics.fetch import PageWalk, Progress, RecentKeys
+from tap_analytics.fetch import (
+    END_OF_DATA_STATUSES,
+    PageReader,
+    PageWalk,
+    ParsedPage,
+    Progress,
+    RecentKeys,
+)
 from tap_analytics.instants import cursor_order
+from tap_analytics.paging import PageRequest
+from tap_analytics.paging.http import prepare_page, request_template
 from tap_analytics.records import RecordPath, RecordShaper, record_line_tail
-from tap_analytics.selectors import read_total, select_records
 
 RETRIED_EXCEPTIONS = (
     requests.ConnectionError,
@@ -64,9 +69,6 @@ DEFAULT_MAX_PAGES = 1_000_000
 
 #: How many recent pages' keys are remembered to drop records that shift across pages.
 DEDUPE_PAGES = 8
-
-#: Decimal for non-integers, as the SDK's own parser: no precision is lost in transit.
-JSON_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 STATUS_ADVICE = {
     400: "check the endpoint's params and paginator settings",
@@ -191,31 +193,19 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
 
     @cached_property
     def _request_template(self) -> tuple[requests.PreparedRequest, str]:
-        """What every page request of this stream shares -- method, URL, headers --
-        prepared once, with the separator its query parameters follow. Preparing a
-        request from scratch costs more CPU than sending it (and session cookies are not
-        replayed: the APIs authenticate with tokens and keys, not cookies)."""
-        request = requests.Request(
-            method=self.spec.method,
-            url=self.url,
-            headers={"User-Agent": self.user_agent, "Accept": "application/json",
-                     **self.spec.headers},
-        )
-        prepared = self.requests_session.prepare_request(request)
-        return prepared, "&" if urlsplit(prepared.url or "").query else "?"
+        """What every page request shares, prepared once (see `request_template`)."""
+        headers = {"User-Agent": self.user_agent, "Accept": "application/json", **self.spec.headers}
+        return request_template(self.requests_session, self.spec.method, self.url, headers)
 
-    def build_request(self, params: Mapping[str, Any]) -> requests.PreparedRequest:
+    def build_request(self, params: Mapping[str, Any] | PageRequest) -> requests.PreparedRequest:
+        """One page's request: the template with its query parameters, body (a copy of
+        `endpoint.json` with the paginator's body values, or `endpoint.data`) or next URL."""
         template, separator = self._request_template
-        prepared = template.copy()
-        pairs = [(k, v) for k, v in params.items() if v is not None]
-        if pairs:
-            if all(type(v) is str or type(v) is int for _, v in pairs):
-                prepared.url = f"{template.url}{separator}{urlencode(pairs)}"
-            else:  # lists, booleans, floats: exactly as requests encodes them
-                prepared.prepare_url(template.url, pairs)
-        return prepared
+        return prepare_page(
+            template, separator, params, json_body=self.spec.json, data_body=self.spec.data
+        )
 
-    def send(self, params: Mapping[str, Any]) -> requests.Response:
+    def send(self, params: Mapping[str, Any] | PageRequest) -> requests.Response:
         """One page, with the spec's retry policy and one renewal after a 401.
 
         Thread-safe: concurrent page fetches call it from worker threads."""
@@ -243,7 +233,7 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
                 unreachable = isinstance(exc, requests.ConnectionError)
             else:
                 status = response.status_code
-                if status < 300:
+                if status < 300 or self.hands_back(response, params):
                     gate.success()
                     return response
                 if status == 401 and isinstance(auth, OAuth2Authenticator) and not renewed:
@@ -366,25 +356,30 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
         )
         return TapAnalyticsError(msg)
 
-    def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]:
-        """Records and announced total of one response; a clear error for anything else."""
-        where = (
-            f"stream {self.name}: GET {redact_url(response.url or self.url)} "
-            f"(HTTP {response.status_code})"
+    def parse_page(self, response: requests.Response) -> ParsedPage:
+        """`(records, total)` of one response, with the body and headers its paginator
+        reads; a clear error for anything else."""
+        return self.reader.parse(response, self.url)
+
+    @cached_property
+    def reader(self) -> PageReader:
+        """Reads this stream's responses (records, response actions)."""
+        return PageReader(self.name, self.spec, self.logger)
+
+    def response_action(self, response: requests.Response) -> int | None:
+        """The index of the `response_actions` entry that ignores `response`, or None."""
+        return self.reader.action(response)
+
+    def hands_back(self, response: requests.Response, params: Any) -> bool:
+        """Whether `send` returns a failed response instead of raising: a response action
+        matches it (before any retry, as in dlt), or the page loop (which sends
+        `PageRequest`s) judges whether a "no such page" is the end of the data."""
+        status = response.status_code
+        return self.response_action(response) is not None or (
+            isinstance(params, PageRequest)
+            and status in END_OF_DATA_STATUSES
+            and not self.spec.retry.retries_status(status)
         )
-        try:
-            # RFC 8259 §8.1: a parser may ignore a byte order mark, and some servers send one.
-            body = JSON_DECODER.decode(response.content.removeprefix(b"\xef\xbb\xbf"))
-        except (ValueError, UnicodeDecodeError):
-            kind = response.headers.get("Content-Type", "unknown content type")
-            msg = (
-                f"{where} returned a body that is not valid "
-                f"JSON ({kind}, {len(response.content)} bytes); check client.base_url and "
-                "endpoint.path point at the JSON API, or retry if the response was cut off"
-            )
-            raise TapAnalyticsError(msg) from None
-        records = select_records(body, self.spec.data_selector or "data", where)
-        return records, read_total(body, self.spec.paginator.total_path)
 
     def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None:
         """Each record's primary key, for spotting repeated pages and records; None for

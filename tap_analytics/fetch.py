@@ -19,8 +19,12 @@ from typing import Any, Protocol
 import msgspec
 import requests
 
+from tap_analytics.config import ResourceSpec
+from tap_analytics.config.responses import matching_action
 from tap_analytics.errors import TapAnalyticsError, redact_url
-from tap_analytics.paging import Page, Paginator, PagingError
+from tap_analytics.paging import Page, PageRequest, Paginator, PagingError
+from tap_analytics.paging.http import decode_json
+from tap_analytics.selectors import find_records_path, read_total, select_records
 
 #: A page with this many times more records than asked for (and over the floor) is
 #: refused: the server ignores the page size, and the next page could exhaust memory.
@@ -41,11 +45,81 @@ class PageSource(Protocol):
 
     name: str
 
-    def send(self, params: Mapping[str, Any]) -> requests.Response: ...
+    @property
+    def logger(self) -> logging.Logger: ...
 
-    def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]: ...
+    def send(self, params: Mapping[str, Any] | PageRequest) -> requests.Response: ...
+
+    def parse_page(self, response: requests.Response) -> ParsedPage: ...
 
     def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None: ...
+
+    def response_action(self, response: requests.Response) -> int | None: ...
+
+    def http_error(self, response: requests.Response) -> TapAnalyticsError: ...
+
+
+class ParsedPage(tuple[list[dict[str, Any]], int | None]):
+    """One response read: `(records, total)` -- what `parse_page` has always returned --
+    with the parts paginators decide by (`body`, `headers`, `url`) as attributes."""
+
+    body: Any
+    headers: Mapping[str, str]
+    url: str
+
+    def __new__(
+        cls, records: list[dict[str, Any]], total: int | None, body: Any,
+        headers: Mapping[str, str], url: str,
+    ) -> ParsedPage:
+        made = super().__new__(cls, (records, total))
+        made.body, made.headers, made.url = body, headers, url
+        return made
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self[0]
+
+
+class PageReader:
+    """Reads one stream's responses: the records at its `data_selector` (found in the
+    first body, by dlt's rules, when it is not set) and which response action applies."""
+
+    def __init__(self, name: str, spec: ResourceSpec, logger: logging.Logger) -> None:
+        self.name = name
+        self.method = spec.method
+        self.actions = spec.response_actions
+        self.logger = logger
+        self.selector = spec.data_selector
+        self.total_path = spec.paginator.total_path
+
+    def parse(self, response: requests.Response, default_url: str) -> ParsedPage:
+        """The records (none when a response action ignores the response), the total at
+        the configured `total_path`, and the parts a paginator reads."""
+        url = response.url or default_url
+        if self.action(response) is not None:
+            return ParsedPage([], None, None, response.headers, url)
+        where = f"stream {self.name}: {self.method} {redact_url(url)} (HTTP {response.status_code})"
+        body = decode_json(response, where)
+        records = select_records(body, self.selector or self._find(body), where)
+        return ParsedPage(records, read_total(body, self.total_path), body, response.headers, url)
+
+    def _find(self, body: Any) -> str:
+        self.selector = found = find_records_path(body)
+        where = (
+            f"records at `{found}` in the body" if found != "$"
+            else "the body is the list of records" if isinstance(body, list)
+            else "the body is one record"
+        )
+        self.logger.info(
+            "%s: %s (data_selector detected: set endpoint.data_selector to choose)", self.name, where
+        )
+        return found
+
+    def action(self, response: requests.Response) -> int | None:
+        """The index of the `response_actions` entry that ignores `response`, or None."""
+        if not self.actions:
+            return None
+        return matching_action(self.actions, response.status_code, lambda: response.text)
 
 
 @dataclass(frozen=True)
@@ -55,6 +129,11 @@ class FetchedPage:
     records: list[dict[str, Any]]
     keys: list[Hashable] | None
     where: str
+
+
+#: Statuses that may mean "no such page" past the end of the data (DRF answers 404,
+#: some servers 400 "invalid page"): handed back to the walk, which decides.
+END_OF_DATA_STATUSES = frozenset({400, 404})
 
 
 class PageWalk:
@@ -83,7 +162,7 @@ class PageWalk:
         self.max_pages = max_pages
         self.before_page = before_page
 
-    def pages_ahead(self) -> list[dict[str, Any]]:
+    def pages_ahead(self) -> list[PageRequest]:
         """Pages worth requesting before the paginator asks for them.
 
         With a total the guesses stop where the data does. Without one, a guess can
@@ -97,26 +176,39 @@ class PageWalk:
     def __iter__(self) -> Iterator[FetchedPage]:
         source, paginator = self.source, self.paginator
         last_total: int | None = None
+        announced = False
         with _PageFetcher(source, self.base, self.window) as fetcher:
             while True:
-                self.before_page(paginator.params())
-                response = fetcher.fetch(paginator.params(), self.pages_ahead())
-                records, total = source.parse_page(response)
+                self.before_page(paginator.checkpoint())
+                response = fetcher.fetch(paginator.request(), self.pages_ahead())
+                parsed = self._receive(response)
+                if parsed is None:
+                    return
+                page, keys = self._page(parsed)
+                total = paginator.total_of(page)
                 if total is not None and last_total is not None and total != last_total:
                     # The collection changed mid-sync: pages fetched ahead may predate the
                     # change, and one announcing a smaller total did. Fetch afresh.
                     fetcher.drop_inflight()
                     if total < last_total:
-                        response = source.send({**self.base, **paginator.params()})
-                        records, total = source.parse_page(response)
+                        parsed = self._receive(source.send(paginator.request().over(self.base)))
+                        if parsed is None:
+                            return
+                        page, keys = self._page(parsed)
+                        total = paginator.total_of(page)
                 last_total = total if total is not None else last_total
-                where = f"stream {source.name}: GET {redact_url(response.url or '')}"
-                self._check_page_size(len(records), where)
-                keys = source.page_keys(records)
+                where = f"stream {source.name}: {_method(response)} {redact_url(parsed.url)}"
+                self._check_page_size(page.count, where)
                 try:
-                    more = paginator.advance(Page(len(records), total, fingerprint(records, keys)))
+                    more = paginator.advance(page)
                 except PagingError as exc:
                     raise TapAnalyticsError(f"{where}: {exc}") from None
+                if paginator.detected and not announced:
+                    announced = True
+                    source.logger.info(
+                        "%s: %s (paginator detected: set endpoint.paginator to choose)",
+                        source.name, paginator.detected,
+                    )
                 if more and paginator.pages >= self.max_pages:
                     msg = (
                         f"{where}: still paging after {paginator.pages} pages at "
@@ -124,9 +216,50 @@ class PageWalk:
                         "endpoint.paginator.maximum_offset/maximum_page or max_pages_per_stream"
                     )
                     raise TapAnalyticsError(msg)
-                yield FetchedPage(records, keys, where)
+                if not paginator.drop_page:
+                    yield FetchedPage(parsed.records, keys, where)
                 if not more:
                     return
+
+    def _page(self, parsed: ParsedPage) -> tuple[Page, list[Hashable] | None]:
+        """What the paginator may know of a response, and its records' keys."""
+        keys = self.source.page_keys(parsed.records)
+        page = Page(
+            len(parsed.records), None, fingerprint(parsed.records, keys),
+            body=parsed.body, headers=parsed.headers, url=parsed.url,
+        )
+        return page, keys
+
+    def _receive(self, response: requests.Response) -> ParsedPage | None:
+        """The response read; None when it ends the walk: a response action ignores it,
+        or it says "no such page" after the data visibly ended."""
+        source, paginator = self.source, self.paginator
+        where = f"stream {source.name}: {_method(response)} {redact_url(response.url or '')}"
+        action = source.response_action(response)
+        if action is not None:
+            source.logger.info(
+                "%s: ignoring the response to %s (HTTP %d), as response_actions[%d] says",
+                source.name, where.partition(": ")[2], response.status_code, action,
+            )
+            return None
+        status = response.status_code
+        if status < 300:
+            return source.parse_page(response)
+        if status in END_OF_DATA_STATUSES and paginator.missing_page_ends():
+            source.logger.info(
+                "%s: HTTP %d for %s, after the data ended: the walk is complete",
+                source.name, status, paginator.describe(),
+            )
+            return None
+        if status in END_OF_DATA_STATUSES and paginator.pages:
+            msg = (
+                f"{where} returned HTTP {status} at {paginator.describe()} after "
+                f"{paginator.pages} pages, before the data visibly ended (no total reached, "
+                f"no short or empty page); if the API answers {status} past its last page, "
+                f'add endpoint.response_actions [{{"status_code": {status}, "action": "ignore"}}]'
+            )
+            raise TapAnalyticsError(msg)
+        raise source.http_error(response)
 
     def _check_page_size(self, count: int, where: str) -> None:
         expected = self.paginator.expected_size
@@ -136,6 +269,11 @@ class PageWalk:
                 "ignores the page size; check endpoint.paginator.limit_param"
             )
             raise TapAnalyticsError(msg)
+
+
+def _method(response: requests.Response) -> str:
+    request = response.request
+    return (request.method if request is not None else None) or "GET"
 
 
 def fingerprint(records: list[dict[str, Any]], keys: list[Hashable] | None) -> int | None:
@@ -219,7 +357,7 @@ class _PageFetcher:
         self._early = 0
         self._since_probe = 0
         self.pool = ThreadPoolExecutor(window, f"{source.name}-page") if window > 1 else None
-        self.inflight: deque[tuple[tuple[tuple[str, Any], ...], Future[requests.Response]]] = deque()
+        self.inflight: deque[tuple[Hashable, Future[requests.Response]]] = deque()
 
     def __enter__(self) -> _PageFetcher:
         return self
@@ -229,26 +367,32 @@ class _PageFetcher:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def fetch(self, current: Mapping[str, Any], ahead: list[dict[str, Any]]) -> requests.Response:
+    def fetch(self, current: PageRequest, ahead: list[PageRequest]) -> requests.Response:
         if self.pool is None:
-            return self.source.send({**self.base, **current})
+            return self._send(current)
         future: Future[requests.Response] | None = None
-        if self.inflight and self.inflight[0][0] == _key(current):
+        if self.inflight and self.inflight[0][0] == current.key():
             future = self.inflight.popleft()[1]
         elif self.inflight:
             self.drop_inflight()
         kept = min(len(self.inflight), len(ahead))
-        if [key for key, _ in self.inflight][:kept] != [_key(p) for p in ahead[:kept]] or (
+        if [key for key, _ in self.inflight][:kept] != [p.key() for p in ahead[:kept]] or (
             len(self.inflight) > len(ahead)
         ):
             self.drop_inflight()
         if self.ahead == 0:
             self._probe()
-        for params in ahead[len(self.inflight) : self.ahead]:
-            self.inflight.append((_key(params), self.pool.submit(self._send, params)))
+        guesses = ahead[len(self.inflight) : self.ahead]
+        fetched_ahead = future is not None
+        if future is None and guesses:
+            # The page needed now goes first: guesses must never hold it up.
+            future = self.pool.submit(self._send, current)
+        for request in guesses:
+            self.inflight.append((request.key(), self.pool.submit(self._send, request)))
         if future is None:
-            return self.source.send({**self.base, **current})
-        self._adapt(ready=future.done())
+            return self._send(current)
+        if fetched_ahead:
+            self._adapt(ready=future.done())
         return future.result()
 
     def _adapt(self, *, ready: bool) -> None:
@@ -270,17 +414,13 @@ class _PageFetcher:
             self.ahead = 1
             self._early = ADAPT_AFTER_EARLY_PAGES - 1  # one early page and it is 0 again
 
-    def _send(self, params: Mapping[str, Any]) -> requests.Response:
-        return self.source.send({**self.base, **params})
+    def _send(self, request: PageRequest) -> requests.Response:
+        return self.source.send(request.over(self.base))
 
     def drop_inflight(self) -> None:
         for _, future in self.inflight:
             future.cancel()
         self.inflight.clear()
-
-
-def _key(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    return tuple(sorted(params.items()))
 
 
 class Progress:

@@ -9,12 +9,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tap_analytics.paging.base import Page, Paginator, PagingError
+from tap_analytics.paging.auto import AutoPaginator
+from tap_analytics.paging.base import NEXT_URL_KEY, Page, PageRequest, Paginator, PagingError
+from tap_analytics.paging.cursors import CursorPaginator, HeaderCursorPaginator
+from tap_analytics.paging.links import HeaderLinkPaginator, JSONLinkPaginator, JSONResponsePaginator
 from tap_analytics.paging.numeric import OffsetPaginator, PageNumberPaginator
 from tap_analytics.paging.single import SinglePagePaginator
 
 PAGINATORS: dict[str, type[Paginator]] = {
-    cls.type_name: cls for cls in (OffsetPaginator, PageNumberPaginator, SinglePagePaginator)
+    cls.type_name: cls
+    for cls in (
+        AutoPaginator,
+        SinglePagePaginator,
+        OffsetPaginator,
+        PageNumberPaginator,
+        JSONLinkPaginator,
+        JSONResponsePaginator,
+        HeaderLinkPaginator,
+        CursorPaginator,
+        HeaderCursorPaginator,
+    )
 }
 
 
@@ -24,10 +38,18 @@ def create_paginator(kind: str, options: Mapping[str, Any]) -> Paginator:
 
 
 __all__ = [
+    "NEXT_URL_KEY",
     "PAGINATORS",
+    "AutoPaginator",
+    "CursorPaginator",
+    "HeaderCursorPaginator",
+    "HeaderLinkPaginator",
+    "JSONLinkPaginator",
+    "JSONResponsePaginator",
     "OffsetPaginator",
     "Page",
     "PageNumberPaginator",
+    "PageRequest",
     "Paginator",
     "PagingError",
     "SinglePagePaginator",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from tap_analytics.paging.base import Page, Paginator
+from tap_analytics.paging.base import Page, PageRequest, Paginator
 
 
 @dataclass
@@ -15,25 +15,16 @@ class SinglePagePaginator(Paginator):
 
     type_name: ClassVar[str] = "single_page"
     OPTIONS: ClassVar[dict[str, type | tuple[type, ...]]] = {}
-    DEFAULT_TOTAL_PATH: ClassVar[str | None] = None
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> SinglePagePaginator:
         return cls()
 
-    def params(self) -> dict[str, Any]:
-        return {}
+    def request(self) -> PageRequest:
+        return PageRequest()
 
-    def restore(self, params: Mapping[str, Any]) -> bool:
+    def restore(self, saved: Mapping[str, Any]) -> bool:
         return False
 
-    def _step(self, page: Page) -> None:
-        pass
-
-    def _past_total(self, total: int) -> bool:
-        return True
-
-    def advance(self, page: Page) -> bool:
-        super().advance(page)
-        self.finished = True
+    def _decide(self, page: Page, total: int | None) -> bool:
         return False

@@ -183,7 +183,9 @@ def _things(
         route = offset_pages(records or []) if body is None else (lambda _query: json_body(body))
         server = env.tiny(routes={"/things": route}, api_key=QUERY_API_KEY)
         env.secrets.append(QUERY_API_KEY)
-        endpoint: dict[str, Any] = {"path": path, "paginator": {"type": "offset", "limit": 10}}
+        endpoint: dict[str, Any] = {
+            "path": path, "data_selector": "data", "paginator": {"type": "offset", "limit": 10}
+        }
         if incremental:
             endpoint["incremental"] = {"cursor_path": "updated_at"}
         return {
@@ -265,8 +267,8 @@ BAD_INPUT: list[Scenario] = [
     ),
     Scenario(
         "unknown-paginator-type",
-        _edit(seed_build("timetracking"), _set("resources.1.endpoint.paginator", {"type": "cursor"})),
-        ("paginator.type", "cursor", "offset"),
+        _edit(seed_build("timetracking"), _set("resources.1.endpoint.paginator", {"type": "cursr"})),
+        ("paginator.type", "cursr", "offset"),
     ),
     Scenario(
         "base-url-without-scheme",
@@ -424,7 +426,7 @@ BAD_INPUT: list[Scenario] = [
     ),
     Scenario(
         "data-not-a-list",
-        _things(body={"data": {"id": "1", "name": "one"}, "total": 1}),
+        _things(body={"data": "one", "total": 1}),
         ("data_selector", "not a list"),
         stream="things",
         status=200,

@@ -28,6 +28,7 @@ from tap_analytics.paging import (
     OffsetPaginator,
     Page,
     PageNumberPaginator,
+    PageRequest,
     Paginator,
     PagingError,
 )
@@ -247,7 +248,7 @@ def test_offset_guesses_match_the_pages_asked_for(
         more = paginator.advance(Page(len(ids), n, hash(tuple(ids)) if ids else None))
         if not more:
             break
-        guessed.append(paginator.speculate(window))
+        guessed.append([guess.params for guess in paginator.speculate(window)])
     for step, guesses in enumerate(guessed):
         assert guesses == asked[step + 2 : step + 2 + len(guesses)], (step, guesses, asked)
 
@@ -326,8 +327,9 @@ def test_the_stream_page_loop_ends_on_any_finite_server(table: list[Any], concur
     calls: list[dict[str, Any]] = []
     bound = len(table) + 3
 
-    def send(params: dict[str, Any]) -> requests.Response:
-        calls.append(dict(params))
+    def send(request: PageRequest | dict[str, Any]) -> requests.Response:
+        params = dict(request.params if isinstance(request, PageRequest) else request)
+        calls.append(params)
         if len(calls) > bound * concurrency + 10:
             raise AssertionError(f"unbounded paging: {len(calls)} requests")
         position = params.get("offset", 0)

@@ -296,3 +296,26 @@ def test_speculative_paging_without_total_wastes_at_most_the_window(
     needed = pages_needed(sandbox.record_count(key), 100)  # 11 pages, the last one short
     made = sandbox.data_request_count(key)
     assert needed < made <= needed + concurrency, made  # it did fetch ahead, within bounds
+
+
+@pytest.mark.sandbox(latency_ms=20)
+@pytest.mark.parametrize("include_total", [True, False], ids=["total", "no-total"])
+@pytest.mark.parametrize("count", [1300, 1250, 100])
+def test_seed_003_events_by_page_number_with_8_in_flight(
+    sandbox: SandboxServer, count: int, include_total: bool
+) -> None:
+    """Seed 003's events: page numbers whose `total` counts pages. With 8 requests in
+    flight (and latency, so the look-ahead is used), every page once and none past the
+    last: requests = pages needed (+1 without a total, to see the end)."""
+    sandbox.set_records({"timetracking/events": count})
+    sandbox.configure(include_total=include_total)
+
+    result = run_tap(_only(config_for(sandbox, "timetracking", max_concurrent_requests=8), "events"))
+
+    _assert_stream_complete(result, sandbox, "events", "timetracking/events")
+    pages = sorted(int(q["page"]) for q in _queries(sandbox, "timetracking/events"))
+    needed = pages_needed(count, 100)
+    assert pages == list(range(1, len(pages) + 1)), "each page once"
+    assert len(pages) == needed if include_total else needed <= len(pages) <= needed + 1
+    if include_total and count > 200:
+        assert sandbox.peak_concurrency > 1, "pages were fetched ahead"

@@ -143,14 +143,13 @@ def test_parse_page_keeps_decimals_exact() -> None:
     [
         ('{"items": [{"id": "1"}], "total": 1}', "items"),
         ('{"data": null}', "data_selector"),
-        ('{"data": {"id": "1"}}', "dict"),
         ('{"data": "nothing"}', "str"),
         ('{"data": [1, 2]}', "int"),
         ("[]", "data_selector"),
     ],
 )
 def test_parse_page_rejects_bodies_without_a_record_list(body: str, hint: str) -> None:
-    stream = stream_of(cfg())
+    stream = stream_of(cfg(things(selector="data")))
     url = f"{THINGS_URL}?page=3"
     with pytest.raises(TapAnalyticsError) as caught:
         stream.parse_page(response(body, url=url))
@@ -185,7 +184,7 @@ def test_parse_page_rejects_bodies_that_are_not_json(body: Any, content_type: st
 
 def test_missing_data_key_through_the_page_loop(requests_mock: Any) -> None:
     requests_mock.get(THINGS_URL, json={"results": []})
-    message = error_of(stream_of(cfg()))
+    message = error_of(stream_of(cfg(things(selector="data"))))
     assert THINGS_URL in message
     assert "results" in message
 

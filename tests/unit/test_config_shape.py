@@ -67,7 +67,7 @@ def test_an_endpoint_string_is_its_path() -> None:
     entry = {"name": "posts", "endpoint": "v1/posts"}
     spec = one(entry)
     assert spec.path == "v1/posts" == dlt_endpoint(entry)["path"]
-    assert spec.paginator.type == "single_page"  # unset: as before (detection is paging's)
+    assert spec.paginator.type == "auto"  # unset: detected from the first response, as dlt
 
 
 def test_a_name_of_this_configs_api_is_still_the_builtin() -> None:

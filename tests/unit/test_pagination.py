@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tap_analytics.config import PaginatorSpec
@@ -245,11 +245,12 @@ def test_page_number_without_limit_param_sends_only_the_page() -> None:
     assert PageNumberPaginator().params() == {"page": 1}
 
 
-def test_maximum_page_is_the_last_page_requested() -> None:
+def test_maximum_page_is_exclusive_as_in_dlt() -> None:
+    """dlt stops once the page number reaches `maximum_page`: pages below it are read."""
     paginator = PageNumberPaginator(limit=10, limit_param="per_page", maximum_page=3)
     seen, asked = walk(paginator, page_number_server(1000))
-    assert [p["page"] for p in asked] == [1, 2, 3]
-    assert seen == list(range(30))
+    assert [p["page"] for p in asked] == [1, 2]
+    assert seen == list(range(20))
 
 
 # --- speculation (the plan a concurrent fetcher may request ahead) --------------------
@@ -269,24 +270,28 @@ def test_offset_speculation_follows_the_received_page_size_within_the_total() ->
     paginator = OffsetPaginator(limit=100)
     paginator.advance(Page(40, 250, 1))  # the server caps at 40
     assert paginator.params() == {"offset": 40, "limit": 100}
-    assert paginator.speculate(10) == [{"offset": o, "limit": 100} for o in (80, 120, 160, 200, 240)]
-    assert paginator.speculate(2) == [{"offset": 80, "limit": 100}, {"offset": 120, "limit": 100}]
+    assert [g.params for g in paginator.speculate(10)] == [
+        {"offset": o, "limit": 100} for o in (80, 120, 160, 200, 240)
+    ]
+    assert [g.params for g in paginator.speculate(2)] == [
+        {"offset": 80, "limit": 100}, {"offset": 120, "limit": 100}
+    ]
 
 
 def test_offset_speculation_respects_maximum_offset() -> None:
     paginator = OffsetPaginator(limit=10, maximum_offset=45)
     paginator.advance(Page(10, None, 1))
-    assert [p["offset"] for p in paginator.speculate(10)] == [20, 30, 40]
+    assert [p.params["offset"] for p in paginator.speculate(10)] == [20, 30, 40]
 
 
 @pytest.mark.parametrize("base_page", [0, 1])
 def test_page_number_speculation_within_total_pages_and_maximum(base_page: int) -> None:
     paginator = page_walk(base_page, limit=10, limit_param="per_page")
     paginator.advance(Page(10, 4, 1))  # 4 pages in all
-    assert [p["page"] for p in paginator.speculate(10)] == [base_page + 2, base_page + 3]
-    capped = page_walk(base_page, maximum_page=base_page + 2)
+    assert [p.params["page"] for p in paginator.speculate(10)] == [base_page + 2, base_page + 3]
+    capped = page_walk(base_page, maximum_page=base_page + 3)  # pages below it, as in dlt
     capped.advance(Page(10, None, 1))
-    assert [p["page"] for p in capped.speculate(10)] == [base_page + 2]
+    assert [p.params["page"] for p in capped.speculate(10)] == [base_page + 2]
 
 
 # --- PaginatorSpec: from configuration to a fresh walk --------------------------------
@@ -378,9 +383,200 @@ def test_offset_speculation_with_total_never_goes_beyond_the_data(
     while True:
         params = paginator.params()
         asked.append(params)
-        guessed.extend(paginator.speculate(ahead))
+        guessed.extend(g.params for g in paginator.speculate(ahead))
         page, total = serve(params)
         if not paginator.advance(Page(len(page), total, hash(tuple(page)) if page else None)):
             break
     assert all(g["offset"] < n for g in guessed)
     assert all(g in asked for g in guessed)
+
+
+# --- totals that count records, pages, or nothing the pages explain (issue 8 §4) ---------
+
+
+def page_number_server_counting_records(n: int, *, per_page_default: int = 10) -> Server:
+    """DRF's PageNumberPagination shape: the total (`count`) is the number of records."""
+    records = list(range(n))
+
+    def serve(params: dict[str, Any]) -> tuple[list[int], int | None]:
+        size = params.get("per_page", per_page_default)
+        index = params["page"] - 1
+        return records[index * size : (index + 1) * size], n
+
+    return serve
+
+
+def drive_with_lookahead(
+    paginator: Paginator, serve: Server, ahead: int
+) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Like `walk`, also collecting what a concurrent fetcher would request ahead."""
+    seen: list[int] = []
+    asked: list[dict[str, Any]] = []
+    guessed: list[dict[str, Any]] = []
+    while True:
+        assert len(asked) < 10_000, "the paginator never stopped"
+        params = paginator.params()
+        asked.append(params)
+        if paginator.knows_total:
+            guessed.extend(g.params for g in paginator.speculate(ahead))
+        page, total = serve(params)
+        seen.extend(page)
+        if not paginator.advance(Page(len(page), total, hash(tuple(page)) if page else None)):
+            return seen, asked, guessed
+
+
+@given(
+    n=st.integers(min_value=0, max_value=400),
+    limit=st.integers(min_value=1, max_value=60),
+    ahead=st.integers(min_value=1, max_value=8),
+)
+def test_page_numbers_with_a_total_of_records_stop_at_the_data(n: int, limit: int, ahead: int) -> None:
+    """DRF's `count` on page numbers: every record once, requests = pages needed + at
+    most 1, and no page guessed ahead lies past the data (today the total is read as
+    pages: a walk of 3 pages asks for up to `count` of them)."""
+    paginator = PageNumberPaginator(limit=limit, limit_param="per_page")
+    seen, asked, guessed = drive_with_lookahead(
+        paginator, page_number_server_counting_records(n), ahead
+    )
+    assert seen == list(range(n))
+    needed = expected_requests(n, limit)
+    assert needed <= len(asked) <= needed + 1
+    last_page = max(1, math.ceil(n / limit))
+    assert all(g["page"] <= last_page for g in guessed), guessed
+
+
+@given(
+    n=st.integers(min_value=1, max_value=400),
+    limit=st.integers(min_value=1, max_value=60),
+    ahead=st.integers(min_value=1, max_value=8),
+)
+def test_page_numbers_with_a_total_of_pages_read_every_page(n: int, limit: int, ahead: int) -> None:
+    """dlt's reading (seed 003's events): the total counts pages; every page is read,
+    none beyond, and the guesses stay within them."""
+    paginator = PageNumberPaginator(limit=limit, limit_param="per_page")
+    seen, asked, guessed = drive_with_lookahead(paginator, page_number_server(n), ahead)
+    assert seen == list(range(n))
+    pages = math.ceil(n / limit)
+    assert len(asked) <= pages + 1
+    assert all(g["page"] <= pages for g in guessed)
+
+
+def offset_server_counting_pages(n: int) -> Server:
+    records = list(range(n))
+
+    def serve(params: dict[str, Any]) -> tuple[list[int], int | None]:
+        offset, size = params["offset"], params["limit"]
+        return records[offset : offset + size], math.ceil(n / size)
+
+    return serve
+
+
+@given(
+    n=st.integers(min_value=0, max_value=400),
+    limit=st.integers(min_value=1, max_value=60),
+    ahead=st.integers(min_value=1, max_value=8),
+)
+def test_offset_with_a_total_of_pages_loses_nothing(n: int, limit: int, ahead: int) -> None:
+    """A total the records exceed counts pages, whatever paginator reads it: offset
+    paging does not stop after the first page (dlt would)."""
+    pages = math.ceil(n / limit)
+    # Records read at a full page equal to the page count is read as records, dlt's
+    # reading of an offset total (see the next test).
+    assume(all(k * limit != pages for k in range(1, pages)))
+    paginator = OffsetPaginator(limit=limit)
+    seen, asked, guessed = drive_with_lookahead(paginator, offset_server_counting_pages(n), ahead)
+    assert seen == list(range(n))
+    needed = expected_requests(n, limit)
+    assert needed <= len(asked) <= needed + 1
+    assert all(g["offset"] < max(n, 1) for g in guessed)
+
+
+def test_an_offset_total_reached_exactly_is_read_as_records() -> None:
+    """The one case the pages cannot tell apart: as many records read, at a full page,
+    as the total says. Offset paging reads it as records (dlt's reading): no request
+    beyond the data of an API whose total counts records."""
+    paginator = OffsetPaginator(limit=10)
+    assert paginator.advance(Page(10, 20, 1))
+    assert not paginator.advance(Page(10, 20, 2))
+
+
+def test_a_total_the_pages_contradict_costs_at_most_one_request() -> None:
+    paginator = PageNumberPaginator(limit=10, limit_param="per_page")
+
+    def serve(params: dict[str, Any]) -> tuple[list[int], int | None]:
+        page = list(range(25))[(params["page"] - 1) * 10 : params["page"] * 10]
+        return page, 1000  # neither 25 records nor 3 pages
+
+    seen, asked = walk(paginator, serve)
+    assert seen == list(range(25))
+    # The short third page does not end it (the total says more): the empty fourth does.
+    assert len(asked) == 4
+
+
+def test_the_data_visibly_ended_decides_whether_a_missing_page_is_the_end() -> None:
+    full = PageNumberPaginator(limit=10, limit_param="per_page")
+    assert not full.missing_page_ends(), "the first page of a fresh walk: a 404 is an error"
+    full.advance(Page(10, None, 1))
+    assert not full.missing_page_ends(), "a full page and no total: nothing says it ended"
+    short = PageNumberPaginator(limit=10, limit_param="per_page")
+    short.advance(Page(4, None, 1))
+    assert short.missing_page_ends(), "a short previous page"
+    reached = PageNumberPaginator(limit=10, limit_param="per_page")
+    reached.advance(Page(10, 20, 1))
+    assert reached.advance(Page(10, 20, 2)), "20 may count pages: one more page tells"
+    assert reached.missing_page_ends(), "the records reached the total"
+    resumed = PageNumberPaginator(limit=10, limit_param="per_page")
+    assert resumed.restore({"page": 4, "per_page": 10})
+    assert resumed.missing_page_ends(), "a checkpoint past the end, from an earlier run"
+    at_start = PageNumberPaginator(limit=10, limit_param="per_page")
+    assert at_start.restore({"page": 1})
+    assert not at_start.missing_page_ends()
+
+
+# --- dlt's options: has_more_path, stop_after_empty_page, total_path null, body paths -------
+
+
+def test_has_more_false_ends_the_walk_and_a_missing_flag_is_an_error() -> None:
+    paginator = PaginatorSpec("offset", {"limit": 2, "total_path": None, "has_more_path": "more"}).new()
+    assert paginator.advance(Page(2, body={"more": True}))
+    assert paginator.advance(Page(1, body={"more": "true"})), "has_more says more: short page or not"
+    assert not paginator.advance(Page(2, body={"more": False}))
+    broken = PaginatorSpec("page_number", {"has_more_path": "meta.more"}).new()
+    with pytest.raises(PagingError, match="has_more_path"):
+        broken.advance(Page(2, body={"meta": {}}))
+
+
+def test_stop_after_empty_page_false_reads_past_empty_pages_until_the_total() -> None:
+    paginator = PaginatorSpec("offset", {"limit": 10, "stop_after_empty_page": False}).new()
+    assert paginator.advance(Page(10, 30, 1))
+    assert paginator.advance(Page(0, 30, None)), "an empty page mid-walk (filtered rows)"
+    assert paginator.params()["offset"] == 20, "an empty page moves the offset by the limit"
+    assert not paginator.advance(Page(10, 30, 2))
+    endless = PaginatorSpec("offset", {"limit": 10, "stop_after_empty_page": False}).new()
+    with pytest.raises(PagingError, match="where the data ends"):
+        endless.advance(Page(10, None, 1))
+
+
+def test_total_path_null_reads_no_total() -> None:
+    paginator = PaginatorSpec("offset", {"limit": 10, "total_path": None}).new()
+    assert paginator.total_of(Page(10, body={"total": 10})) is None
+    assert paginator.advance(Page(10, body={"total": 10})), "without a total: one more page"
+
+
+def test_body_paths_put_the_position_in_the_json_body() -> None:
+    offset = PaginatorSpec(
+        "offset", {"limit": 5, "offset_body_path": "paging.offset", "limit_body_path": "paging.limit"}
+    ).new()
+    assert offset.request().params == {}
+    assert offset.request().body == {"paging.offset": 0, "paging.limit": 5}
+    offset.advance(Page(5, 12, 1))
+    assert offset.request().body == {"paging.offset": 5, "paging.limit": 5}
+    assert offset.checkpoint() == {"paging.offset": 5, "paging.limit": 5}
+    again = PaginatorSpec(
+        "offset", {"limit": 5, "offset_body_path": "paging.offset", "limit_body_path": "paging.limit"}
+    ).new()
+    assert again.restore(offset.checkpoint())
+    assert again.request() == offset.request()
+    page = PaginatorSpec("page_number", {"page_body_path": "page"}).new()
+    assert page.request().body == {"page": 1}
+    assert page.request().params == {}

@@ -249,7 +249,7 @@ def test_config_only_resource_with_incremental() -> None:
     assert spec.incremental is not None
     assert spec.incremental.start_param == "updated_since"
     assert spec.incremental.initial_value == "2024-01-01T00:00:00Z"
-    assert spec.paginator.type == "single_page"
+    assert spec.paginator.type == "auto"  # no paginator: detected from the first response
 
 
 def test_write_disposition_dlt_mapping_form() -> None:
@@ -363,7 +363,7 @@ def test_resources_required() -> None:
 @pytest.mark.parametrize(
     ("paginator", "setting"),
     [
-        ({"type": "cursor"}, "paginator.type"),
+        ({"type": "cursr"}, "paginator.type"),
         ({"type": "offset", "limit": 0}, "paginator.limit"),
         ({"type": "offset", "limit": "100"}, "paginator.limit"),
         ({"type": "offset", "page_param": "p"}, "paginator.page_param"),
