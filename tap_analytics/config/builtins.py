@@ -5,13 +5,12 @@ Two seed APIs define `organizations` (devplatform, helpdesk) and two define `eve
 
 * an entry with an `endpoint.path` is the built-in of that name *and* path, else a
   resource of the config alone (its schema inline or inferred);
-* an entry named only (`"agents"`, `{"name": "agents"}`) is the built-in of that name
-  when one API has it; a name several APIs have is the built-in of the API the config's
-  other entries pin (a name only one API has, or a name with its built-in path): the
-  README's helpdesk example `["organizations", "agents", "tickets"]` is helpdesk's;
-* pinned to an API that lacks it, a name is that API's endpoint of the same name (dlt's
-  rule for a bare name); pinned to none or to several of its APIs, it is an error asking
-  for the path -- never a silent pick.
+* an entry named only (`"agents"`, `{"name": "agents"}`) is the built-in of that name in
+  the API the config is written for, when its entries say which: one names a built-in's
+  own path, or the config is two or more bare names, all built-ins of one API (the
+  README's helpdesk example `["organizations", "agents", "tickets"]` is helpdesk's);
+* otherwise -- a lone bare name, or one the pinned API lacks -- it is dlt's bare name:
+  the endpoint of that name. A name is never silently taken from another API.
 """
 
 from __future__ import annotations
@@ -53,29 +52,37 @@ def find_builtin(
 def choose_builtins(
     entries: Sequence[Named], builtins: Sequence[type[Builtin]]
 ) -> list[type[Builtin] | str | None]:
-    """For each entry: its built-in, None (a resource of the config alone), or the error
-    text (without the setting) when its name is ambiguous."""
-    pinned = {
-        found.api
-        for entry in entries
-        if (found := find_builtin(builtins, entry.name, entry.path)) is not None
-    }
+    """For each entry: its built-in, or None (a resource of the config alone: dlt's bare
+    name is the endpoint of that name)."""
+    pinned = _pinned_api(entries, builtins)
     chosen: list[type[Builtin] | str | None] = []
     for entry in entries:
-        found = find_builtin(builtins, entry.name, entry.path)
-        if entry.path is not None or found is not None:
-            chosen.append(found)
+        if entry.path is not None:
+            chosen.append(find_builtin(builtins, entry.name, entry.path))
             continue
-        variants = [b for b in builtins if b.as_resource_config()["name"] == entry.name]
-        matching = [b for b in variants if b.api in pinned]
-        if len(matching) == 1:
-            chosen.append(matching[0])
-        elif not variants or (pinned and not matching):
-            chosen.append(None)
-        else:
-            choices = " and of ".join(f"{b.api} (path {builtin_path(b)})" for b in variants)
-            chosen.append(
-                f"{entry.name!r} is a built-in resource of {choices}; set endpoint.path to "
-                "choose, or list it beside other resources of its API"
-            )
+        matching = [b for b in _variants(builtins, entry.name) if b.api == pinned]
+        chosen.append(matching[0] if matching else None)
     return chosen
+
+
+def _variants(builtins: Sequence[type[Builtin]], name: str) -> list[type[Builtin]]:
+    return [b for b in builtins if b.as_resource_config()["name"] == name]
+
+
+def _pinned_api(entries: Sequence[Named], builtins: Sequence[type[Builtin]]) -> str | None:
+    """The seed API the config is written for, if its entries say so: an entry with a
+    built-in's own path, or a config of two or more bare names, all built-ins of one API.
+    One bare name alone says nothing (`{"name": "users"}` is dlt's endpoint `users`), nor
+    do bare names beside a resource of the config's own."""
+    by_path = {
+        found.api
+        for entry in entries
+        if entry.path is not None and (found := find_builtin(builtins, entry.name, entry.path))
+    }
+    if by_path:
+        return next(iter(by_path)) if len(by_path) == 1 else None
+    named = [entry.name for entry in entries if entry.path is None]
+    if len(named) < 2 or len(named) < len(entries):
+        return None
+    common = set.intersection(*({b.api for b in _variants(builtins, name)} for name in named))
+    return next(iter(common)) if len(common) == 1 else None

@@ -301,11 +301,6 @@ BAD_INPUT: list[Scenario] = [
         ("resources[0] (events).max_table_nesting", "flattening_max_depth"),
     ),
     Scenario(
-        "ambiguous-builtin-name",
-        _edit(seed_build("devplatform"), _set("resources", ["events"])),
-        ("resources[0] (events)", "endpoint.path", "devplatform", "timetracking"),
-    ),
-    Scenario(
         "unparseable-start-date",
         _edit(seed_build("timetracking"), _set("start_date", "last tuesday")),
         ("start_date", "ISO 8601"),

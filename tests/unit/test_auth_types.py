@@ -355,7 +355,7 @@ def test_a_cli_runs_config_place_does_not_follow_later_taps_of_the_process(tmp_p
     from tap_analytics.tap import TapAnalytics  # noqa: PLC0415
 
     config = {"client": {"base_url": "https://api.example.com", "auth": {"token": "tk-unit-cli-2"}},
-              "resources": ["repositories"]}
+              "resources": ["events", "repositories"]}
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     result = CliRunner().invoke(TapAnalytics.cli, ["--config", str(path), "--discover"])

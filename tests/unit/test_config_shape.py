@@ -70,8 +70,16 @@ def test_an_endpoint_string_is_its_path() -> None:
     assert spec.paginator.type == "auto"  # unset: detected from the first response, as dlt
 
 
-def test_a_name_of_this_configs_api_is_still_the_builtin() -> None:
+def test_bare_names_beside_a_resource_of_the_configs_own_are_dlts_endpoints() -> None:
+    """A dlt config naming `agents` and `posts` is written for its own API: `agents` is
+    GET <base_url>/agents, not helpdesk's built-in (its schema would drop fields)."""
     specs = specs_of(config("agents", "posts"))
+    assert (specs["agents"].builtin, specs["agents"].path) == (None, "agents")
+    assert specs["posts"].builtin is None
+
+
+def test_a_builtin_path_pins_the_api_for_the_bare_names_beside_it() -> None:
+    specs = specs_of(config({"name": "tickets", "endpoint": {"path": "/tickets"}}, "agents", "posts"))
     assert specs["agents"].builtin is not None
     assert specs["agents"].builtin.api == "helpdesk"
     assert specs["agents"].path == "/agents"
@@ -103,16 +111,18 @@ def test_a_shared_name_is_the_builtin_of_the_api_the_config_pins(
         assert builtin.api == api
 
 
-def test_a_shared_name_alone_asks_for_the_path() -> None:
-    line = the_error(config("events"), "resources[0] (events)")
-    for part in ("devplatform", "/v1/events", "timetracking", "/v1/resource/events", "endpoint.path"):
-        assert part in line
+def test_a_lone_bare_name_is_dlts_endpoint_even_where_builtins_have_it() -> None:
+    """One name says nothing of the API: `{"name": "events"}` is GET <base_url>/events,
+    as in dlt, never a guess between devplatform's and timetracking's built-ins."""
+    for entry in ("events", {"name": "users"}):
+        (spec,) = specs_of(config(entry)).values()
+        assert spec.builtin is None
+        assert spec.path == spec.name
 
 
-def test_a_shared_name_pinned_to_two_of_its_apis_asks_for_the_path() -> None:
-    errors = errors_of(config("events", "repositories", "projects"))
-    assert len(errors) == 1
-    assert errors[0].startswith("resources[0] (events): ")
+def test_bare_names_of_two_apis_pin_none_and_are_all_endpoints() -> None:
+    specs = specs_of(config("events", "repositories", "projects"))
+    assert all(spec.builtin is None and spec.path == spec.name for spec in specs.values())
 
 
 def test_a_shared_name_the_configs_api_lacks_is_that_apis_endpoint() -> None:
@@ -189,13 +199,13 @@ def test_paginator_merge_order_builtin_client_defaults_entry() -> None:
     def limit(cfg: dict[str, Any]) -> Any:
         return specs_of(cfg)["agents"].paginator.options["limit"]
 
-    cfg = config("agents")
+    cfg = config("agents", "tickets")
     assert limit(cfg) == 50  # the built-in
     cfg["client"]["paginator"] = {"type": "offset", "limit": 20}
     assert limit(cfg) == 20
     cfg["resource_defaults"] = {"endpoint": {"paginator": {"limit": 30}}}
     assert limit(cfg) == 30
-    cfg["resources"] = [{"name": "agents", "endpoint": {"paginator": {"limit": 40}}}]
+    cfg["resources"] = [{"name": "agents", "endpoint": {"paginator": {"limit": 40}}}, "tickets"]
     assert limit(cfg) == 40
 
 
@@ -312,8 +322,8 @@ def test_an_incremental_param_is_the_incremental_with_its_start_param() -> None:
 
 
 def test_an_incremental_param_replaces_a_builtins_incremental() -> None:
-    spec = one({"name": "users", "endpoint": {"params": {"since": {"type": "incremental",
-                                                                    "cursor_path": "updated_at"}}}})
+    spec = specs_of(config({"name": "users", "endpoint": {"params": {"since": {
+        "type": "incremental", "cursor_path": "updated_at"}}}}, "clients"))["users"]
     assert spec.builtin is not None
     assert spec.incremental is not None
     assert spec.incremental.start_param == "since"

@@ -58,12 +58,12 @@ def single_error(cfg: dict[str, Any], setting: str) -> str:
 
 def test_precedence_builtin_then_client_then_defaults_then_entry() -> None:
     # pages (seed 004) brings 420/429, constant 62 s, 3 retries.
-    builtin_only = one("pages")
+    builtin_only = one_of(config("pages", "subscribers"))
     assert builtin_only.retry == RetryPolicy(
         retry_on_status_codes=frozenset({420, 429}), max_retries=3, backoff_factor=62,
         backoff="constant",
     )
-    cfg = config("pages")
+    cfg = config("pages", "subscribers")
     cfg["client"]["error_handler"] = {"max_retries": 5}
     assert one_of(cfg).retry.max_retries == 5
     assert one_of(cfg).retry.retry_on_status_codes == frozenset({420, 429})  # deep merge
@@ -72,7 +72,7 @@ def test_precedence_builtin_then_client_then_defaults_then_entry() -> None:
     spec = one_of(cfg)
     assert (spec.retry.max_retries, spec.retry.backoff_factor, spec.retry.backoff) == (6, 10, "constant")
 
-    cfg["resources"] = [{"name": "pages", "endpoint": {"error_handler": {"max_retries": 1}}}]
+    cfg["resources"] = [{"name": "pages", "endpoint": {"error_handler": {"max_retries": 1}}}, "subscribers"]
     spec = one_of(cfg)
     assert (spec.retry.max_retries, spec.retry.backoff_factor) == (1, 10)
     assert spec.path == "/v1/resource"
@@ -123,7 +123,7 @@ def test_paginator_type_change_replaces_the_builtin_options() -> None:
 
 
 def test_paginator_same_type_merges_options() -> None:
-    spec = one({"name": "repositories", "endpoint": {"paginator": {"limit": 10}}})
+    spec = one_of(config({"name": "repositories", "endpoint": {"paginator": {"limit": 10}}}, "events"))
     assert spec.paginator.type == "offset"
     assert dict(spec.paginator.options) == {"limit": 10}
     spec = one({"name": "events", "endpoint": {"path": "/v1/resource/events",
@@ -143,8 +143,9 @@ def test_paginator_given_as_a_bare_type_name() -> None:
 
 
 def test_bare_string_builtins_take_their_defaults() -> None:
-    specs = by_name(resolve_resources(config("events", "repositories", "agents")))
-    specs["projects"] = one("projects")
+    specs = by_name(resolve_resources(config("events", "repositories")))
+    specs |= by_name(resolve_resources(config("agents", "tickets")))
+    specs |= by_name(resolve_resources(config("projects", "clients")))
     events = specs["events"]
     assert (events.path, events.replication_key) == ("/v1/events", "timestamp")
     assert events.paginator.type == "offset"

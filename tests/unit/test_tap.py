@@ -153,13 +153,13 @@ def test_discover_bare_builtins_without_credentials(
 def test_write_dispositions_map_to_key_properties() -> None:
     config = {"client": {"base_url": "https://api.example.com"}, "resources": [
         {"name": "agents", "write_disposition": "append"},
-        {"name": "pages", "write_disposition": "replace"},
+        {"name": "organizations", "write_disposition": "replace"},
         {"name": "tickets", "write_disposition": "merge"},
     ]}
     streams = make_tap(config).streams
     assert streams["agents"].primary_keys == []
     assert streams["tickets"].primary_keys == ["id"]
-    assert streams["pages"].primary_keys == ["id"]
+    assert streams["organizations"].primary_keys == ["id"]
 
 
 def test_both_variants_of_a_name_have_their_own_schema() -> None:
