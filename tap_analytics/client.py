@@ -37,13 +37,10 @@ import requests
 from singer_sdk import Tap
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.streams import RESTStream
 
-from tap_analytics import redirects, resume, retry
-from tap_analytics.auth import OAuth2Authenticator, credential_hint
+from tap_analytics import resume
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
-from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.fetch import (
     END_OF_DATA_STATUSES,
     PageReader,
@@ -54,15 +51,10 @@ from tap_analytics.fetch import (
 )
 from tap_analytics.instants import cursor_order
 from tap_analytics.paging import PageRequest
-from tap_analytics.paging.http import prepare_page, request_template
+from tap_analytics.paging.http import RequestPlan, request_template
 from tap_analytics.records import RecordPath, RecordShaper, record_line_tail
-
-RETRIED_EXCEPTIONS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
+from tap_analytics.sending import RequestSender
+from tap_analytics.templates import expand
 
 #: A stream with more pages than this is taken for a server that never stops paging.
 DEFAULT_MAX_PAGES = 1_000_000
@@ -70,14 +62,8 @@ DEFAULT_MAX_PAGES = 1_000_000
 #: How many recent pages' keys are remembered to drop records that shift across pages.
 DEDUPE_PAGES = 8
 
-STATUS_ADVICE = {
-    400: "check the endpoint's params and paginator settings",
-    404: "check the resource's endpoint.path and client.base_url",
-    405: "check endpoint.method",
-    410: "the endpoint is gone: check endpoint.path",
-}
 
-class AnalyticsStream(RecordPath, RESTStream[Any]):
+class AnalyticsStream(RecordPath, RequestSender):
     """One API resource, configured entirely by its `ResourceSpec`."""
 
     # --- declarations of a built-in resource (see tap_analytics.streams) -------------
@@ -160,7 +146,9 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
 
     @cached_property
     def url(self) -> str:
-        return self.url_base + "/" + self.spec.path.lstrip("/")
+        """The URL of the stream's pages (an absolute `endpoint.path` is the URL itself,
+        as in dlt), its placeholders filled as for the first request."""
+        return self.spec.url_for(self.url_base, self.request_values(None))
 
     @property
     def authenticator(self) -> APIAuthenticatorBase | None:  # type: ignore[override]
@@ -181,180 +169,55 @@ class AnalyticsStream(RecordPath, RESTStream[Any]):
 
     # --- one page: build, send, parse ---------------------------------------------
 
+    def request_values(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
+        """What the placeholders of this stream's request templates stand for: the
+        incremental range (dlt's `{incremental.start_value}` and its siblings)."""
+        incremental = self.spec.incremental
+        if incremental is None:
+            return {}
+        start = self.starting_value(context)
+        return {
+            "incremental.start_value": start,
+            "incremental.last_value": start,
+            "incremental.initial_value": incremental.initial_value,
+            "incremental.end_value": None,
+        }
+
     def base_params(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
         """Query parameters every page of this sync carries."""
-        params = dict(self.spec.params)
+        values = self.request_values(context)
+        params: dict[str, Any] = expand(self.spec.params, values)
         incremental = self.spec.incremental
         if incremental and incremental.start_param:
-            start = self.starting_value(context)
+            start = values["incremental.start_value"]
             if start is not None:
                 params[incremental.start_param] = start
         return params
 
+    def request_plan(self, values: Mapping[str, Any]) -> RequestPlan:
+        """The endpoint's request templates filled with `values`, prepared once for all
+        its pages (see `request_template`)."""
+        spec = self.spec
+        headers = {
+            "User-Agent": self.user_agent,
+            "Accept": "application/json",
+            **expand(spec.headers, values),
+        }
+        url = spec.url_for(self.url_base, values)
+        template, separator = request_template(self.requests_session, spec.method, url, headers)
+        return RequestPlan(
+            template, separator, expand(spec.json, values, preserve_type=True),
+            expand(spec.data, values),
+        )
+
     @cached_property
-    def _request_template(self) -> tuple[requests.PreparedRequest, str]:
-        """What every page request shares, prepared once (see `request_template`)."""
-        headers = {"User-Agent": self.user_agent, "Accept": "application/json", **self.spec.headers}
-        return request_template(self.requests_session, self.spec.method, self.url, headers)
+    def _plan(self) -> RequestPlan:
+        return self.request_plan(self.request_values(self.context))
 
     def build_request(self, params: Mapping[str, Any] | PageRequest) -> requests.PreparedRequest:
-        """One page's request: the template with its query parameters, body (a copy of
+        """One page's request: the plan with its query parameters, body (a copy of
         `endpoint.json` with the paginator's body values, or `endpoint.data`) or next URL."""
-        template, separator = self._request_template
-        return prepare_page(
-            template, separator, params, json_body=self.spec.json, data_body=self.spec.data
-        )
-
-    def send(self, params: Mapping[str, Any] | PageRequest) -> requests.Response:
-        """One page, with the spec's retry policy and one renewal after a 401.
-
-        Thread-safe: concurrent page fetches call it from worker threads."""
-        policy = self.spec.retry
-        auth = self.authenticator
-        gate = self.run.rate_gate
-        retries = 0
-        renewed = False
-        while True:
-            prepared = self.build_request(params)
-            if auth is not None:
-                prepared = auth(prepared)
-            # Read after authenticating: at worst it is newer than the token sent, and
-            # then the retry simply uses the newer token without renewing again.
-            generation = auth.generation if isinstance(auth, OAuth2Authenticator) else 0
-            retry_after: str | None = None
-            status = 0
-            unreachable = False
-            try:
-                response = self._send_following_redirects(prepared, auth)
-            except requests.exceptions.SSLError as exc:
-                raise self.connection_error(prepared, exc, retries=0) from None
-            except RETRIED_EXCEPTIONS as exc:
-                failure = type(exc).__name__
-                unreachable = isinstance(exc, requests.ConnectionError)
-            else:
-                status = response.status_code
-                if status < 300 or self.hands_back(response, params):
-                    gate.success()
-                    return response
-                if status == 401 and isinstance(auth, OAuth2Authenticator) and not renewed:
-                    self.logger.info("%s: HTTP 401, renewing the access token once", self.name)
-                    auth.renew_after_unauthorized(generation)
-                    renewed = True
-                    continue
-                if not policy.retries_status(status):
-                    raise self.http_error(response)
-                failure = f"HTTP {status}"
-                retry_after = response.headers.get("Retry-After")
-            if retries >= policy.max_retries:
-                if unreachable:
-                    raise self.connection_error(prepared, failure, retries=retries)
-                msg = (
-                    f"stream {self.name}: GET {redact_url(prepared.url or self.url)} still failing "
-                    f"({failure}) after {retries} retries; the API is unavailable or throttling: "
-                    "try again later or raise error_handler.max_retries"
-                )
-                raise TapAnalyticsError(msg)
-            retries += 1
-            with self._counter_lock:
-                self.retries_made += 1
-            # A host that does not answer gets an exponential backoff even where the API's
-            # statuses are retried after a constant wait (seed 004: 62 s each).
-            wait = policy.connection_wait(retries) if unreachable else policy.wait(retries, retry_after)
-            if wait > retry.MAX_RETRY_AFTER_SECONDS:
-                msg = (
-                    f"stream {self.name}: {redact_url(prepared.url or self.url)} asks to wait "
-                    f"{wait:.0f} s ({failure}); not waiting that long: run again later"
-                )
-                raise TapAnalyticsError(msg)
-            self.logger.warning(
-                "%s: %s from %s; retry %d of %d in %.1f s",
-                self.name, failure, redact_url(prepared.url or self.url), retries,
-                policy.max_retries, wait,
-            )
-            if status in retry.THROTTLE_STATUSES or retry_after is not None:
-                gate.throttle(wait)  # every worker of the run waits, not only this one
-            else:
-                retry.sleep(wait)
-
-    def _send_following_redirects(
-        self, prepared: requests.PreparedRequest, auth: APIAuthenticatorBase | None
-    ) -> requests.Response:
-        """Send without letting `requests` follow redirects: a redirect within the
-        request's origin is followed with the credentials applied again; one to another
-        host, port or scheme is refused, so no credential the tap added leaves the API."""
-        gate = self.run.rate_gate
-        for _ in range(redirects.MAX_REDIRECTS + 1):
-            with self._counter_lock:
-                self.requests_made += 1
-            with gate.slot():
-                response = self.requests_session.send(
-                    prepared, timeout=self.timeout, allow_redirects=False
-                )
-            url = prepared.url or self.url
-            target = redirects.redirect_target(url, response)
-            if target is None:
-                return response
-            if not redirects.same_origin(url, target):
-                msg = (
-                    f"stream {self.name}: GET {redact_url(url)} redirects (HTTP "
-                    f"{response.status_code}) to {redact_url(target)}, another host, port or "
-                    "scheme; the tap never sends credentials there: set client.base_url (or "
-                    "endpoint.path) to the address the API redirects to"
-                )
-                raise TapAnalyticsError(msg)
-            prepared = redirects.redirected_request(prepared, target, response.status_code)
-            if auth is not None:
-                prepared = auth(prepared)
-        msg = (
-            f"stream {self.name}: GET {redact_url(prepared.url or self.url)} redirected more "
-            f"than {redirects.MAX_REDIRECTS} times; check client.base_url and endpoint.path"
-        )
-        raise TapAnalyticsError(msg)
-
-    def connection_error(
-        self, prepared: requests.PreparedRequest, failure: object, *, retries: int
-    ) -> TapAnalyticsError:
-        """The one line for an API that cannot be reached (refused, DNS, TLS, timeout)."""
-        url = redact_url(prepared.url or self.url)
-        if isinstance(failure, requests.exceptions.SSLError):
-            what = "the TLS handshake failed (certificate not trusted or invalid)"
-            advice = "check client.base_url, or set ca_bundle for a private CA"
-        else:
-            what = f"cannot connect ({failure}) after {retries} retries"
-            advice = (
-                f"check client.base_url ({redact_url(self.url_base)}) and that the host is "
-                "reachable from here"
-            )
-        return TapAnalyticsError(f"stream {self.name}: GET {url}: {what}; {advice}")
-
-    def credential_hint(self) -> str:
-        """The setting a user should check after a 401/403, by the stream's auth type."""
-        spec = self.spec
-        if spec.auth_override:
-            return credential_hint(spec.auth, f"resources.{spec.name}.endpoint.auth")
-        return credential_hint((self.config.get("client") or {}).get("auth"), "client.auth")
-
-    def http_error(self, response: requests.Response) -> TapAnalyticsError:
-        status = response.status_code
-        if status == 401:
-            advice = f"the API rejected the credentials: check {self.credential_hint()}"
-        elif status == 403:
-            advice = (
-                f"the credentials lack access to this resource: check {self.credential_hint()} "
-                "and its permissions"
-            )
-        else:
-            advice = STATUS_ADVICE.get(status) or (
-                "a server error not configured for retry: check the API's status, or add the "
-                "code to error_handler.retry_on_status_codes"
-                if status >= 500
-                else "check the resource's configuration against the API documentation"
-            )
-        msg = (
-            f"stream {self.name}: GET {redact_url(response.url or self.url)} returned HTTP {status}"
-            f" {response.reason or ''}".rstrip() + f"; {advice}"
-        )
-        return TapAnalyticsError(msg)
+        return self._plan.page(params)
 
     def parse_page(self, response: requests.Response) -> ParsedPage:
         """`(records, total)` of one response, with the body and headers its paginator

@@ -3,9 +3,10 @@
 As dlt's `_bind_path_params` does: `{name}` in `endpoint.path` is filled from
 `endpoint.params[name]`, which is then not sent as a query parameter; `{{` and `}}` are
 a literal brace -- in the path and in every string of params, headers, json and data
-(dlt expands placeholders there too). A placeholder that names the `resources.` or
-`incremental.` context is refused until dependent resources land; any other placeholder
-outside the path is an error, as in dlt.
+(dlt expands placeholders there too). These settings stay templates (see
+`tap_analytics.templates`), expanded per request: `{incremental.*}` where the endpoint has
+an `incremental`; `{resources.*}` is refused until dependent resources land; any other
+placeholder outside the path is an error, as in dlt.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tap_analytics.config.urls import validate_base_url
+from tap_analytics.templates import escape
 
 #: dlt's placeholder contexts (`{resources.<parent>.<field>}`, `{incremental.start_value}`).
 CONTEXTS = ("resources", "incremental")
 NOT_YET = (
-    "placeholders of the resources./incremental. contexts (dependent resources, incremental "
-    "values in a path) are not supported yet"
+    "placeholders of the resources. context (dependent resources) are not supported yet"
 )
 _BRACES = "write {{ and }} for a literal brace"
 
@@ -32,17 +33,27 @@ def _fields(text: str) -> list[tuple[str, str | None]]:
     return [(literal, field) for literal, field, _, _ in string.Formatter().parse(text)]
 
 
-def _placeholder_error(field: str, setting: str) -> str:
-    if field.split(".", 1)[0] in CONTEXTS and "." in field:
+def _placeholder_error(field: str, setting: str, contexts: frozenset[str]) -> str | None:
+    """Why `{field}` cannot be filled at request time, or None when it can."""
+    context = field.split(".", 1)[0]
+    if "." in field and context in contexts:
+        return None
+    if context == "resources" and "." in field:
         return f"{setting}: {{{field}}}: {NOT_YET}"
+    if context == "incremental" and "." in field:
+        return (
+            f"{setting}: {{{field}}}: an incremental placeholder needs endpoint.incremental "
+            "(its cursor_path and initial_value)"
+        )
     return f"{setting}: {{{field}}} is not a placeholder the tap can fill here; {_BRACES}"
 
 
 def bind_path(
-    path: str, params: Mapping[str, Any], setting: str
+    path: str, params: Mapping[str, Any], setting: str, contexts: frozenset[str] = frozenset()
 ) -> tuple[str, dict[str, Any], list[str]]:
-    """The path with its placeholders filled from `params`, the params left to send, and
-    the problems (`setting` is the path's setting name)."""
+    """The path as a request template: `{name}` filled from `params` (the params left to
+    send are returned), placeholders of `contexts` kept for request time, literal braces
+    escaped; and the problems (`setting` is the path's setting name)."""
     try:
         parts = _fields(path)
     except ValueError:
@@ -52,19 +63,21 @@ def bind_path(
     errors: list[str] = []
     missing: list[str] = []
     for literal, field in parts:
-        pieces.append(literal)
+        pieces.append(escape(literal))
         if field is None:
             continue
         if not field:
             errors.append(f"{setting}: {{}} names no parameter; {_BRACES}")
         elif "." in field:
-            errors.append(_placeholder_error(field, setting))
+            if (error := _placeholder_error(field, setting, contexts)) is not None:
+                errors.append(error)
+            pieces.append(f"{{{field}}}")
         elif field not in params:
             missing.append(repr(field))
         elif isinstance(params[field], Mapping):
             pass  # reported by the params check (resolve / incremental are not path values)
         else:
-            pieces.append(str(left.pop(field)))
+            pieces.append(escape(str(left.pop(field))))
     if missing:
         errors.append(
             f"{setting}: {path!r} needs a parameter named {', '.join(missing)} in endpoint.params"
@@ -72,29 +85,28 @@ def bind_path(
     return "".join(pieces), left, errors
 
 
-def literal(value: Any, setting: str) -> tuple[Any, list[str]]:
-    """`value` with `{{`/`}}` turned into braces in every string (and mapping key), and an
-    error for every placeholder: only a path can have placeholders the tap fills."""
+def template_errors(value: Any, setting: str, contexts: frozenset[str] = frozenset()) -> list[str]:
+    """The problems of a request template (params, headers, a body): every placeholder
+    must name one of `contexts`; `{{`/`}}` are literal braces, expanded at request time."""
     if isinstance(value, str):
         try:
             parts = _fields(value)
         except ValueError:
-            return value, [f"{setting}: {value!r} has an unmatched brace; {_BRACES}"]
-        errors = [_placeholder_error(field, setting) for _, field in parts if field is not None]
-        return "".join(text for text, _ in parts), errors
+            return [f"{setting}: {value!r} has an unmatched brace; {_BRACES}"]
+        return [
+            error
+            for _, field in parts
+            if field is not None and (error := _placeholder_error(field, setting, contexts))
+        ]
     if isinstance(value, Mapping):
-        out: dict[Any, Any] = {}
-        errors = []
+        errors: list[str] = []
         for key, item in value.items():
-            new_key, key_errors = literal(key, setting)
-            new_item, item_errors = literal(item, f"{setting}.{key}")
-            out[new_key] = new_item
-            errors += key_errors + item_errors
-        return out, errors
+            errors += template_errors(key, setting, contexts)
+            errors += template_errors(item, f"{setting}.{key}", contexts)
+        return errors
     if isinstance(value, list | tuple):
-        items = [literal(item, f"{setting}[{i}]") for i, item in enumerate(value)]
-        return [item for item, _ in items], [e for _, errs in items for e in errs]
-    return value, []
+        return [e for i, item in enumerate(value) for e in template_errors(item, f"{setting}[{i}]", contexts)]
+    return []
 
 
 def single_entity(path: str) -> bool:

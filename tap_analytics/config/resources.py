@@ -41,8 +41,8 @@ from tap_analytics.config.paths import (
     absolute_path_error,
     bind_path,
     is_absolute,
-    literal,
     single_entity,
+    template_errors,
 )
 from tap_analytics.config.responses import response_actions
 from tap_analytics.config.specs import (
@@ -213,18 +213,17 @@ def _resolve_one(
         endpoint["paginator"] = "single_page"  # dlt: `users/{id}` answers one object
     params, incremental_from_param, param_errors = _params(endpoint.get("params"), where)
     errors += param_errors
-    path, params, path_errors = bind_path(raw_path, params, f"{where}.endpoint.path")
+    contexts = _contexts(endpoint)
+    path, params, path_errors = bind_path(raw_path, params, f"{where}.endpoint.path", contexts)
     errors += path_errors
     if is_absolute(path) and (
         e := absolute_path_error(path, f"{where}.endpoint.path", allow_insecure=context.insecure)
     ):
         errors.append(e)
-    params, literal_errors = literal(params, f"{where}.endpoint.params")
-    errors += literal_errors
+    errors += template_errors(params, f"{where}.endpoint.params", contexts)
     headers, header_errors = headers_of(endpoint.get("headers"), f"{where}.endpoint.headers")
-    headers, literal_errors = literal(headers, f"{where}.endpoint.headers")
-    errors += header_errors + literal_errors
-    body_json, body_data, body_errors = _body(endpoint, where)
+    errors += header_errors + template_errors(headers, f"{where}.endpoint.headers", contexts)
+    body_json, body_data, body_errors = _body(endpoint, where, contexts)
     errors += body_errors
 
     method = str(endpoint.get("method", "GET")).upper()
@@ -335,18 +334,25 @@ def _params(value: Any, where: str) -> tuple[dict[str, Any], IncrementalSpec | N
     return params, incremental, errors
 
 
-def _body(endpoint: Mapping[str, Any], where: str) -> tuple[Mapping[str, Any] | None, Any, list[str]]:
-    """The request body of a POST: `json` (an object) or `data`, literal braces resolved."""
+def _body(
+    endpoint: Mapping[str, Any], where: str, contexts: frozenset[str]
+) -> tuple[Mapping[str, Any] | None, Any, list[str]]:
+    """The request body of a POST: `json` (an object) or `data`, both templates."""
     errors: list[str] = []
     body_json = endpoint.get("json")
     if body_json is not None and not isinstance(body_json, Mapping):
         errors.append(f"{where}.endpoint.json: must be an object (the JSON request body)")
         body_json = None
-    if body_json is not None:
-        body_json, json_errors = literal(body_json, f"{where}.endpoint.json")
-        errors += json_errors
-    body_data, data_errors = literal(endpoint.get("data"), f"{where}.endpoint.data")
-    return body_json, body_data, errors + data_errors
+    errors += template_errors(body_json, f"{where}.endpoint.json", contexts)
+    body_data = endpoint.get("data")
+    errors += template_errors(body_data, f"{where}.endpoint.data", contexts)
+    return body_json, body_data, errors
+
+
+def _contexts(endpoint: Mapping[str, Any]) -> frozenset[str]:
+    """The placeholder contexts an endpoint's templates may use (dlt's
+    `_get_available_contexts`): `incremental` only where the endpoint has one."""
+    return frozenset({"incremental"}) if endpoint.get("incremental") not in (None, False, {}) else frozenset()
 
 
 def _duplicates(resolved: list[tuple[str, ResourceSpec]]) -> list[str]:

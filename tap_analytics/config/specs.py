@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from tap_analytics.config.paths import is_absolute
 from tap_analytics.paging import PAGINATORS, Paginator, create_paginator
 from tap_analytics.retry import RetryPolicy
+from tap_analytics.templates import expand
 
 WriteDisposition = Literal["merge", "append", "replace"]
 
@@ -119,9 +120,11 @@ class ResourceSpec:
     def replication_key(self) -> str | None:
         return self.incremental.cursor_path if self.incremental else None
 
-    def url_for(self, base_url: str) -> str:
-        """The URL the resource's pages are requested at: an absolute path as it is, else
-        the path joined to `base_url` (dlt's `join_url`: exactly one `/` between them)."""
-        if is_absolute(self.path):
-            return self.path
-        return base_url.rstrip("/") + "/" + self.path.lstrip("/")
+    def url_for(self, base_url: str, values: Mapping[str, Any] | None = None) -> str:
+        """The URL the resource's pages are requested at, the path template filled with
+        `values`: an absolute path as it is, else the path joined to `base_url` (dlt's
+        `join_url`: exactly one `/` between them)."""
+        path = expand(self.path, values or {})
+        if is_absolute(path):
+            return str(path)
+        return base_url.rstrip("/") + "/" + str(path).lstrip("/")

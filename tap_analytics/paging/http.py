@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import decimal
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -23,6 +24,22 @@ from tap_analytics.selectors import set_at_path
 
 #: Decimal for non-integers, as the SDK's own parser: no precision is lost in transit.
 JSON_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
+
+
+@dataclass(frozen=True)
+class RequestPlan:
+    """Everything a page request of one endpoint shares once its templates are filled:
+    the prepared request (method, URL, headers), where its query continues, its body."""
+
+    template: requests.PreparedRequest
+    separator: str
+    json: Mapping[str, Any] | None = None
+    data: Any = None
+
+    def page(self, request: Mapping[str, Any] | PageRequest) -> requests.PreparedRequest:
+        return prepare_page(
+            self.template, self.separator, request, json_body=self.json, data_body=self.data
+        )
 
 
 def request_template(

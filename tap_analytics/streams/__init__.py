@@ -14,7 +14,6 @@ by the path an entry names, or by the API the config's other resources belong to
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 from tap_analytics.client import AnalyticsStream
@@ -46,16 +45,9 @@ def stream_class(spec: ResourceSpec) -> type[AnalyticsStream]:
         # dlt's `selected: false`: deselected in the discovered catalog (and so not synced
         # without a catalog); a catalog that selects it still does.
         "selected_by_default": spec.selected,
-        # An absolute `endpoint.path` is the URL itself (dlt does the same).
-        "url": cached_property(_spec_url),
         "__doc__": f"The `{spec.name}` resource as this run's config resolves it.",
     }
     return type(f"{spec.stream_name.title().replace('_', '')}Stream", (base,), attributes)
-
-
-def _spec_url(stream: AnalyticsStream) -> str:
-    """The URL of the stream's pages, as its spec joins path and base URL."""
-    return stream.spec.url_for(stream.url_base)
 
 
 __all__ = ["BUILTIN_STREAMS", "stream_class"]

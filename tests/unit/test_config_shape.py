@@ -13,6 +13,7 @@ from dlt.sources.rest_api.config_setup import _bind_path_params, _make_endpoint_
 
 from tap_analytics.config import ConfigErrors, ResourceSpec, resolve_resources, stream_name
 from tap_analytics.streams import BUILTIN_STREAMS
+from tap_analytics.templates import expand
 
 CLIENT = {"base_url": "https://api.example.com", "auth": {"type": "bearer", "token": "tkn-unit-shape-7"}}
 
@@ -252,17 +253,18 @@ def test_path_placeholders_may_come_from_resource_defaults() -> None:
 
 
 def test_doubled_braces_are_literal_braces() -> None:
+    """The settings stay request templates; what is sent has single braces."""
     spec = one({"name": "w", "endpoint": {"path": "items/{{raw}}/{id}", "params": {"id": 3, "q": "{{x}}"},
                                           "headers": {"X-Filter": "{{a}}"}}})
-    assert spec.path == "items/{raw}/3"
-    assert dict(spec.params) == {"q": "{x}"}
-    assert spec.headers["X-Filter"] == "{a}"
+    assert expand(spec.path, {}) == "items/{raw}/3"
+    assert expand(dict(spec.params), {}) == {"q": "{x}"}
+    assert expand(spec.headers["X-Filter"], {}) == "{a}"
 
 
 def test_a_json_body_gets_literal_braces_too() -> None:
     spec = one({"name": "w", "endpoint": {"path": "search", "method": "POST",
                                           "json": {"query": "{{ viewer }}", "n": [1, "{{y}}"]}}})
-    assert spec.json == {"query": "{ viewer }", "n": [1, "{y}"]}
+    assert expand(spec.json, {}, preserve_type=True) == {"query": "{ viewer }", "n": [1, "{y}"]}
 
 
 def test_a_last_segment_placeholder_is_a_single_object() -> None:
@@ -283,12 +285,12 @@ def test_an_unfilled_placeholder_is_an_error() -> None:
     ("endpoint", "setting", "words"),
     [
         ({"path": "posts/{resources.posts.id}/comments"}, "endpoint.path", "not supported yet"),
-        ({"path": "since/{incremental.start_value}"}, "endpoint.path", "not supported yet"),
+        ({"path": "since/{incremental.start_value}"}, "endpoint.path", "needs endpoint.incremental"),
         ({"path": "posts/{post.id}"}, "endpoint.path", "{{"),
         ({"path": "posts/{id"}, "endpoint.path", "unmatched brace"),
         ({"path": "posts/{}"}, "endpoint.path", "names no parameter"),
         ({"path": "p", "params": {"since": "{incremental.start_value}"}}, "endpoint.params",
-         "not supported yet"),
+         "needs endpoint.incremental"),
         ({"path": "p", "params": {"q": "{x}"}}, "endpoint.params", "{{"),
         ({"path": "p", "headers": {"X-Id": "{resources.a.b}"}}, "endpoint.headers", "not supported yet"),
         ({"path": "p", "method": "POST", "json": {"q": "{x}"}}, "endpoint.json", "{{"),
