@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import decimal
 import logging
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 from singer_sdk.contrib.msgspec import encoder as singer_encoder
-from singer_sdk.helpers._batch import BatchConfig
+from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.streams import Stream
 
+from tap_analytics import batches
 from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.instants import NUMBER, cursor_order
 from tap_analytics.output import SingerOutput
@@ -217,6 +218,27 @@ class RecordPath(Stream):
             self._write_delivered_state()  # the stream's final STATE, after its last batch
         finally:
             self._batching = False
+
+    def get_batches(
+        self, batch_config: BatchConfig, context: Mapping[str, Any] | None = None
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """The tap's fast batch files (`batches.py`) when records go out as they are; the
+        SDK's batcher when stream maps, flattening or deselected fields shape them."""
+        plain = record_line_head(self.name, self.stream_maps, all_selected=all(self.mask.values()))
+        if plain is None or not batches.supports(batch_config):
+            yield from super().get_batches(batch_config, context)
+            return
+        records = self._sync_records(context, write_messages=False)
+        for manifest in batches.write_batches(
+            records,
+            batch_config,
+            tap_name=self.tap_name,
+            stream_name=self.name,
+            max_megabytes=float(
+                self.config.get("batch_file_max_megabytes") or batches.DEFAULT_MAX_MEGABYTES
+            ),
+        ):
+            yield batch_config.encoding, manifest
 
     def _write_delivered_state(self) -> None:
         self._state_delivered = True

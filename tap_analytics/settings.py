@@ -225,6 +225,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "(a server that never signals the end).",
     ),
     th.Property(
+        "batch_file_max_megabytes",
+        th.NumberType,
+        default=100,
+        description="With batch_config: a new BATCH file after this many megabytes of "
+        "records (uncompressed), or after batch_config.batch_size records, whichever "
+        "comes first.",
+    ),
+    th.Property(
         "token_cache_path",
         th.StringType,
         description="File keeping the newest OAuth2 refresh token when the API rotates "
