@@ -326,6 +326,7 @@ class AnalyticsStream(RecordPath, RequestSender):
         latest = self.shaper.latest
         if latest is not None and self.replication_key:
             resume.progress_bookmark(self.stream_state, self.replication_key, latest[1])
+            self.state_manager.is_flushed = False
 
     # --- records --------------------------------------------------------------------
 

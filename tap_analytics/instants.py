@@ -22,19 +22,19 @@ def parse_datetime(value: str) -> datetime:
 
 def cursor_order(value: Any) -> tuple[int, Any]:
     """A sortable key for replication values: numbers by value, date-times by instant."""
+    if type(value) is str and not value.isdigit():  # the common case first: ISO 8601
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return (1, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, int | float | decimal.Decimal):
         return (0, decimal.Decimal(value))
     if isinstance(value, datetime):
         return (1, value if value.tzinfo else value.replace(tzinfo=UTC))
-    if type(value) is str and not value.isdigit():
-        try:  # the common case first: an ISO 8601 timestamp
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            return (1, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
     text = str(value)
     if NUMBER.match(text):
         return (0, decimal.Decimal(text))

@@ -31,6 +31,9 @@ from tap_analytics.output import SingerOutput
 
 _MISSING = object()
 
+#: How many fitting record shapes a stream remembers (an API with more is checked in full).
+MAX_FITTING_SHAPES = 1024
+
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,), "integer": (int,), "number": (int, decimal.Decimal, float),
     "boolean": (bool,), "object": (dict,), "array": (list,), "null": (type(None),),
@@ -61,6 +64,10 @@ class RecordShaper:
         #: The latest replication value emitted so far, with its sort key.
         self.latest: tuple[tuple[int, Any], Any] | None = None
         self._reported_unknown: set[str] = set()
+        #: For records with these fields, the ones the schema does not declare.
+        self._unknown_by_fields: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: Record shapes (field names, value types) known to fit the schema as they are.
+        self._fitting: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
 
     def shape(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """The record as its target must see it, or None when it is older than the start."""
@@ -130,14 +137,29 @@ class RecordShaper:
 
     def _conform(self, row: dict[str, Any]) -> None:
         """Make each value fit its declared type, converting only where nothing is lost,
-        and fail clearly otherwise: a target must never receive a record its schema refuses."""
+        and fail clearly otherwise: a target must never receive a record its schema refuses.
+
+        Records of one API mostly share their fields and value types: a shape (field names
+        with their value types) found to fit once fits again, and is not checked field by
+        field (unless array items are typed: their values are checked every time)."""
+        items_typed = self._item_types
+        if not items_typed:
+            shape = (tuple(row), tuple(map(type, row.values())))
+            if shape in self._fitting:
+                return
         fields = self._field_types
+        fits = True
         for name, value in row.items():
             allowed = fields.get(name)
             if allowed is None or type(value) in allowed:
                 continue
+            fits = False
             row[name] = self._converted(row, name, value, allowed, self.schema["properties"][name])
-        for name, item_allowed in self._item_types.items():
+        if not items_typed:
+            if fits and len(self._fitting) < MAX_FITTING_SHAPES:
+                self._fitting.add(shape)
+            return
+        for name, item_allowed in items_typed.items():
             items = row.get(name)
             if type(items) is not list:
                 continue
@@ -179,9 +201,17 @@ class RecordShaper:
         known = self._known_fields
         if known is None or known.issuperset(row):
             return
-        unknown = [name for name in row if name not in known]
+        names = tuple(row)
+        unknown = self._unknown_by_fields.get(names)
+        if unknown is None:
+            unknown = tuple(name for name in names if name not in known)
+            self._report_unknown(unknown)
+            if len(self._unknown_by_fields) < MAX_FITTING_SHAPES:
+                self._unknown_by_fields[names] = unknown
         for name in unknown:
             del row[name]
+
+    def _report_unknown(self, unknown: tuple[str, ...]) -> None:
         new = set(unknown) - self._reported_unknown
         if new:
             self._reported_unknown |= new
@@ -293,7 +323,6 @@ class RecordPath(Stream):
             return
         writer, head = direct
         writer.write_record(head, record, self._record_tail)
-        self.state_manager.is_flushed = False
 
     def _increment_stream_state(
         self, latest_record: dict[str, Any], *, context: Mapping[str, Any] | None = None
