@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import secrets
 import time
 from email.message import Message
 from urllib.parse import parse_qsl, unquote_plus
@@ -36,6 +37,7 @@ class AuthMixin(ServingMixin):
 
     _creds: dict[str, dict[str, str]]
     _refresh_generation: int
+    _lineage: str
     _access_tokens: dict[str, tuple[str, float]]
     _token_serial: int
     _token_counts: dict[str, int]
@@ -52,6 +54,9 @@ class AuthMixin(ServingMixin):
             for api in TOKEN_APIS
         }
         self._refresh_generation = 0
+        # Each server grants its own refresh-token lineage, as a real one does: a token cache
+        # written against one sandbox must never match another's first token.
+        self._lineage = secrets.token_hex(4)
         self._creds["helpdesk"]["refresh_token"] = self._new_refresh_token()
         self._creds["timetracking"] = {
             "token": f"tt-live-timetracking-TOKEN-{_secret('token', 'timetracking')}"
@@ -76,8 +81,12 @@ class AuthMixin(ServingMixin):
 
     def _new_refresh_token(self) -> str:
         self._refresh_generation += 1
-        n = self._refresh_generation
-        return f"rt-helpdesk-REFRESH-{n}-{_secret('refresh_token', 'helpdesk', n)}"
+        return self.refresh_token_of(self._refresh_generation)
+
+    def refresh_token_of(self, generation: int) -> str:
+        """The helpdesk refresh token of one generation of this server's rotation."""
+        secret = _secret("refresh_token", "helpdesk", generation)
+        return f"rt-helpdesk-REFRESH-{generation}-{secret}-{self._lineage}"
 
     def expire_tokens(self) -> None:
         """Invalidate every issued access token (tests of 401 handling without sleeping)."""

@@ -133,10 +133,7 @@ def sandbox_secrets(srv: SandboxServer) -> list[str]:
         creds[api][k] for api in creds for k in ("client_secret", "token", "api_key") if k in creds[api]
     ]
     generations = srv._refresh_generation
-    values += [
-        f"rt-helpdesk-REFRESH-{n}-{_secret('refresh_token', 'helpdesk', n)}"
-        for n in range(1, generations + 1)
-    ]
+    values += [srv.refresh_token_of(n) for n in range(1, generations + 1)]
     for serial in range(1, srv._token_serial + 1):
         for api in ("devplatform", "generic", "helpdesk"):
             values.append(f"at-{api}-ACCESS-{serial}-{_secret('access_token', api, serial)}")
