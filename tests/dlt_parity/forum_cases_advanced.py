@@ -1,11 +1,15 @@
 """advanced.md's examples (configs_advanced) mapped onto the forum API; see `forum_cases`.
 
 The last two cases are forum-only: keys basic.md's paginator table lists (offset/limit and page
-number in the JSON body) but no example shows, built on the nearest example. See
-`forum_cases_basic` for the forum facts the mappings rely on.
+number in the JSON body) but no example shows, built on the nearest example. The page_number
+examples come twice: as written (where the tap's default base_page differs from dlt's) and with
+`base_page: 0` written out (where the tap must load what dlt loads). See `forum_cases_basic` for
+the forum facts the mappings rely on.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .forum_model import BASIC_AUTH, B, ForumCase, auth_case, endpoint_case, paginator_case
 
@@ -14,6 +18,37 @@ _IGNORE = [
     {"content": "Not found", "action": "ignore"},
     {"status_code": 200, "content": "some text", "action": "ignore"},
 ]
+
+_ALL_POSTS = tuple(range(1, 231))
+
+
+def _page_number_cases(
+    name: str, paginator: dict[str, Any], *, dlt_ids: tuple[int, ...], tap_ids: tuple[int, ...], notes: str
+) -> tuple[ForumCase, ForumCase]:
+    """An example on the 0-based page0 style, which leaves `base_page` to dlt's default 0: the
+    tap's default 1 starts at the second page (pinned), and with `base_page: 0` written out the
+    tap loads what dlt loads (the `<name>_base_page_0` case)."""
+    as_written = paginator_case(
+        name,
+        "page0/posts",
+        paginator,
+        expect="tap_differs",
+        differs="base_page_1",
+        differs_on="posts",
+        dlt_ids=dlt_ids,
+        tap_ids=tap_ids,
+        notes=notes + " The tap's base_page defaults to 1: it never asks page 0.",
+    )
+    explicit = paginator_case(
+        f"{name}_base_page_0",
+        "page0/posts",
+        {**paginator, "base_page": 0},
+        example=name,
+        shape_changes=("resources[0].endpoint.paginator.base_page",),
+        notes=notes + " base_page 0 written out: the tap reads it as dlt does.",
+    )
+    return as_written, explicit
+
 
 ADVANCED_CASES: list[ForumCase] = [
     ForumCase(
@@ -149,15 +184,26 @@ ADVANCED_CASES: list[ForumCase] = [
         "offset/posts",
         {"type": "offset", "limit": 10, "total_path": None, "has_more_path": "has_more"},
     ),
-    paginator_case(
+    *_page_number_cases(
         "page_number_total_pages",
-        "page0/posts",
         {"type": "page_number", "total_path": "total_pages"},
+        dlt_ids=_ALL_POSTS,
+        tap_ids=_ALL_POSTS[25:],
         notes="dlt's default base_page 0 fits the 0-based page0 style.",
     ),
-    paginator_case("page_number_no_total", "page0/posts", {"type": "page_number", "total_path": None}),
-    paginator_case(
-        "page_number_maximum", "page0/posts", {"type": "page_number", "maximum_page": 2, "total_path": None}
+    *_page_number_cases(
+        "page_number_no_total",
+        {"type": "page_number", "total_path": None},
+        dlt_ids=_ALL_POSTS,
+        tap_ids=_ALL_POSTS[25:],
+        notes="no total: both end on the first empty page (page 10).",
+    ),
+    *_page_number_cases(
+        "page_number_maximum",
+        {"type": "page_number", "maximum_page": 2, "total_path": None},
+        dlt_ids=_ALL_POSTS[:50],
+        tap_ids=_ALL_POSTS[25:50],
+        notes="maximum_page is exclusive: pages 0 and 1 for dlt, page 1 for the tap's default base.",
     ),
     paginator_case(
         "cursor_query",

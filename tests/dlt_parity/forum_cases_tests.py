@@ -243,14 +243,16 @@ TEST_CASES: list[ForumCase] = [
             "client": {"base_url": B},
             "resource_defaults": _LIMIT_1000,
             "resources": [
-                {"name": "pokemon_list", "endpoint": "offset/posts"},
+                {"name": "pokemon_list", "endpoint": "json_link/posts"},
                 "users",
                 {"name": "location", "endpoint": "cursor/posts"},
             ],
         },
         ("pokemon_list", "users", "location"),
         shape_changes=("resources[2]=str", "resources[2].name", "resources[2].endpoint"),
-        notes="berry/location are users and the cursor style (the forum has one bare listing).",
+        notes="berry/location are users and the cursor style (the forum has one bare listing). "
+        "PokeAPI's lists page as DRF does (count/next/previous/results), so pokemon_list is the "
+        "json_link style, detected by both (`limit` is not its page size: 10 pages of 25).",
     ),
     ForumCase(
         "pokemon_dependent",

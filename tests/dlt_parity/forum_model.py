@@ -22,7 +22,17 @@ from typing import Any, Literal
 
 #: The forum's posts count the cases assume unless they set `posts` (the contract's default).
 DEFAULT_POSTS = 230
-Expect = Literal["same", "both_fail", "dlt_fails", "dlt_quirk"]
+Expect = Literal["same", "both_fail", "dlt_fails", "dlt_quirk", "tap_differs"]
+
+#: Where the tap differs from dlt on purpose: key -> why. Every one is listed, under its key,
+#: in docs/dlt-compatibility.md ("Deliberate differences"), and a `tap_differs` case names one.
+DIFFERENCES: dict[str, str] = {
+    "unread_paging_fails": "no paginator and a first response whose paging no detection rule reads "
+    "(an offset body with `total` and `has_more`): dlt reads that one page and warns, the tap "
+    "fails with one line naming the hints, so a sync never loads one page of many and exits 0",
+    "base_page_1": "page_number's base_page defaults to 1 (the seed APIs count pages from 1), "
+    "dlt's to 0; an explicit base_page (0 included) is read as dlt reads it",
+}
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,11 @@ class ForumCase:
       - "same": dlt and the tap load the same records for every resource in `compare`;
       - "both_fail": dlt raises (`failure` matches its message) and the tap's run fails too;
       - "dlt_fails": dlt raises (`failure`); the tap's behaviour is for the compatibility table;
-      - "dlt_quirk": dlt loads `dlt_ids` for `compare[0]` (a dlt behaviour the tap must decide on).
+      - "dlt_quirk": dlt loads `dlt_ids` for `compare[0]` (a dlt behaviour the tap must decide on);
+      - "tap_differs": on `differs_on` the tap differs from dlt on purpose (`differs`, a key of
+        DIFFERENCES): dlt loads `dlt_ids`, and the tap's run fails matching `tap_failure` or
+        loads `tap_ids`; the resources in `compare` are still the same on both sides (the
+        ones the tap synced before failing), and `sent_query`/`sent_headers` hold for both.
     """
 
     name: str
@@ -51,7 +65,18 @@ class ForumCase:
     sent_headers: dict[str, str] = field(default_factory=dict)  #: likewise (names case-insensitive)
     shape_changes: tuple[str, ...] = ()  #: key paths added to or removed from the example's shape
     dlt_ids: tuple[int, ...] = ()
+    differs: str = ""  #: a DIFFERENCES key ("tap_differs" only)
+    differs_on: str = ""  #: the resource that differs
+    tap_failure: str = ""  #: a regex the tap's error matches (else it loads `tap_ids`)
+    tap_ids: tuple[int, ...] = ()
     notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.expect == "tap_differs":
+            assert self.differs in DIFFERENCES, f"{self.name}: differs must name a DIFFERENCES key"
+            assert self.differs_on, f"{self.name}: name the resource that differs"
+            assert self.dlt_ids, f"{self.name}: say what dlt loads"
+            assert bool(self.tap_failure) != bool(self.tap_ids), f"{self.name}: tap_failure or tap_ids"
 
 
 def materialize(obj: Any, base_url: str, credentials: Mapping[str, str]) -> Any:
