@@ -165,6 +165,28 @@ BASIC_CASES: list[ForumCase] = [
         ("users", "user_details"),
         notes="a single-entity path with an explicit paginator: dlt keeps the paginator, selects '$'.",
     ),
+    ForumCase(
+        "single_entity_static",
+        "single_entity_override",
+        {
+            "client": {"base_url": B},
+            "resources": [
+                "users",
+                {
+                    "name": "user_details",
+                    "endpoint": {
+                        "path": "posts/{post_id}",
+                        "params": {"post_id": 7},
+                        "paginator": {"type": "json_link", "next_url_path": "next"},
+                    },
+                },
+            ],
+        },
+        ("users", "user_details"),
+        shape_changes=("resources[1].endpoint.params",),
+        notes="the example without its parent (a static path param): a post, which holds lists "
+        "(tags), is one record because a single-entity path selects '$' unless data_selector is set.",
+    ),
     endpoint_case(
         "data_selector_key",
         {"path": "cursor/posts", "data_selector": "items"},

@@ -32,6 +32,9 @@ DIFFERENCES: dict[str, str] = {
     "fails with one line naming the hints, so a sync never loads one page of many and exits 0",
     "base_page_1": "page_number's base_page defaults to 1 (the seed APIs count pages from 1), "
     "dlt's to 0; an explicit base_page (0 included) is read as dlt reads it",
+    "primary_key_id": "primary_key defaults to `id` (and write_disposition to merge), dlt's to none "
+    "(append): Singer targets merge on the key, which drops the records inclusive bookmarks send "
+    "again; a record without the key fails with one line (set primary_key, or [] for none)",
 }
 
 
@@ -64,11 +67,11 @@ class ForumCase:
     sent_query: dict[str, str] = field(default_factory=dict)  #: on every data request, both sides
     sent_headers: dict[str, str] = field(default_factory=dict)  #: likewise (names case-insensitive)
     shape_changes: tuple[str, ...] = ()  #: key paths added to or removed from the example's shape
-    dlt_ids: tuple[int, ...] = ()
+    dlt_ids: tuple[int, ...] = ()  #: the `key` values dlt loads ("dlt_quirk", "tap_differs")
     differs: str = ""  #: a DIFFERENCES key ("tap_differs" only)
     differs_on: str = ""  #: the resource that differs
     tap_failure: str = ""  #: a regex the tap's error matches (else it loads `tap_ids`)
-    tap_ids: tuple[int, ...] = ()
+    tap_ids: tuple[int, ...] = ()  #: the `key` values the tap loads
     notes: str = ""
 
     def __post_init__(self) -> None:

@@ -62,9 +62,9 @@ def _compare(case: ForumCase, dlt_side: Records, tap_side: Records) -> None:
         assert_same_records(dlt_side, tap_side, name, case.key, ordered=case.ordered)
 
 
-def _ids(records: Records, resource: str) -> list[str]:
-    """The ids of `resource`'s records, as strings (as `assert_same_records` compares keys)."""
-    return [str(r.get("id")) for r in records.get(resource, [])]
+def _ids(records: Records, resource: str, key: str) -> list[str]:
+    """The `key` of `resource`'s records, as strings (as `assert_same_records` compares keys)."""
+    return [str(r.get(key)) for r in records.get(resource, [])]
 
 
 def _assert_difference(case: ForumCase, srv: SandboxServer, config: Callable[[], dict[str, Any]]) -> None:
@@ -72,13 +72,14 @@ def _assert_difference(case: ForumCase, srv: SandboxServer, config: Callable[[],
     srv.reset_log()
     dlt_side = dlt_records(config())
     _check_sent(case, srv, "dlt")
-    dlt_ids = _ids(dlt_side, case.differs_on)
+    dlt_ids = _ids(dlt_side, case.differs_on, case.key)
     assert dlt_ids == [str(i) for i in case.dlt_ids], f"{case.name}: dlt loaded other records"
     srv.reset_log()
     same = [name for name in case.compare if name != case.differs_on]
     if case.tap_failure:
         emitted, error = tap_failure(config())
-        assert re.search(case.tap_failure, str(error)), f"{case.name}: the tap failed otherwise: {error}"
+        said = f"{error} {getattr(error, 'errors', '')}"  # a config error keeps its lines apart
+        assert re.search(case.tap_failure, str(error)), f"{case.name}: the tap failed otherwise: {said}"
         assert case.differs_on not in emitted, f"{case.name}: the tap emitted records, then failed"
         _check_sent(case, srv, "tap")
         tap_side: Records = {}
@@ -88,7 +89,7 @@ def _assert_difference(case: ForumCase, srv: SandboxServer, config: Callable[[],
     else:
         tap_side, _ = tap_records(config())
         _check_sent(case, srv, "tap")
-        assert _ids(tap_side, case.differs_on) == [str(i) for i in case.tap_ids], (
+        assert _ids(tap_side, case.differs_on, case.key) == [str(i) for i in case.tap_ids], (
             f"{case.name}: the tap loaded other records"
         )
     for name in same:
