@@ -209,8 +209,11 @@ def _resolve_one(
     if not isinstance(raw_path, str) or not raw_path.strip():
         errors.append(f"{where}.endpoint.path: must be a path such as 'posts' or '/v1/posts'")
         raw_path = name
-    if single_entity(raw_path) and user_endpoint.get("paginator") is None:
-        endpoint["paginator"] = "single_page"  # dlt: `users/{id}` answers one object
+    if single_entity(raw_path):  # dlt: `users/{id}` answers one object, as it is
+        if user_endpoint.get("paginator") is None:
+            endpoint["paginator"] = "single_page"
+        if endpoint.get("data_selector") is None:
+            endpoint["data_selector"] = "$"
     params, incremental_from_param, param_errors = _params(endpoint.get("params"), where)
     errors += param_errors
     contexts = _contexts(endpoint)
