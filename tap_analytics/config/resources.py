@@ -349,6 +349,8 @@ def _body(
     errors += template_errors(body_json, f"{where}.endpoint.json", contexts)
     body_data = endpoint.get("data")
     errors += template_errors(body_data, f"{where}.endpoint.data", contexts)
+    if body_json is not None and body_data is not None:  # dlt: a ValueError at the first request
+        errors.append(f"{where}.endpoint: json and data are both set; a request has one body: keep one")
     return body_json, body_data, errors
 
 
