@@ -270,6 +270,91 @@ ADVANCED_CASES: list[ForumCase] = [
     ),
 ]
 
+# Forum-only cases for how dlt layers client < resource_defaults < resource: every endpoint key is
+# replaced whole (params and json merged one level), a paginator included.
+_DEFAULTS_PAGINATOR = ("type", "limit", "maximum_offset", "total_path")
+ADVANCED_CASES += [
+    ForumCase(
+        "defaults_paginator_replaced",
+        "offset_total",
+        {
+            "client": {"base_url": B},
+            "resource_defaults": {
+                "endpoint": {
+                    "paginator": {"type": "offset", "limit": 10, "maximum_offset": 20, "total_path": None}
+                }
+            },
+            "resources": [
+                {
+                    "name": "posts",
+                    "endpoint": {
+                        "path": "offset/posts",
+                        "paginator": {"type": "offset", "limit": 100, "total_path": "total"},
+                    },
+                }
+            ],
+        },
+        ("posts",),
+        shape_changes=(
+            "resource_defaults",
+            "resource_defaults.endpoint",
+            "resource_defaults.endpoint.paginator",
+            *(f"resource_defaults.endpoint.paginator.{key}" for key in _DEFAULTS_PAGINATOR),
+        ),
+        notes="the resource's paginator replaces the default one whole: no maximum_offset of 20.",
+    ),
+    ForumCase(
+        "client_paginator_replaced",
+        "valid_json_link_str",
+        {
+            "client": {"base_url": B, "paginator": {"type": "json_link", "next_url_path": "links.next"}},
+            "resources": [
+                {
+                    "name": "posts",
+                    "endpoint": {
+                        "path": "json_link/posts",
+                        "params": {"page_size": 100},
+                        "paginator": "json_link",
+                    },
+                }
+            ],
+        },
+        ("posts",),
+        shape_changes=("client.paginator", "client.paginator.type", "client.paginator.next_url_path"),
+        notes="the endpoint's `json_link` is dlt's json_link with its defaults (next_url_path `next`), "
+        "not the client's links.next.",
+    ),
+    ForumCase(
+        "defaults_headers_replaced",
+        "endpoint_headers",
+        {
+            "client": {"base_url": B, "headers": {"User-Agent": "MyApp/1.0"}},
+            "resource_defaults": {"endpoint": {"headers": {"X-Default-Header": "every-resource"}}},
+            "resources": [
+                {
+                    "name": "posts",
+                    "endpoint": {
+                        "path": "single/posts",
+                        "headers": {
+                            "Content-Type": "application/vnd.api+json",
+                            "X-Custom-Header": "posts-specific-value",
+                        },
+                    },
+                }
+            ],
+        },
+        ("posts",),
+        sent_headers={"User-Agent": "MyApp/1.0", "X-Custom-Header": "posts-specific-value"},
+        unsent_headers=("X-Default-Header",),
+        shape_changes=(
+            "resource_defaults",
+            "resource_defaults.endpoint",
+            "resource_defaults.endpoint.headers",
+        ),
+        notes="endpoint headers replace resource_defaults' (the client's are merged under both).",
+    ),
+]
+
 ADVANCED_NOT_MAPPED: dict[str, str] = {
     "page_number_has_more": "no forum page-number listing reports has_more (offset and next_cursor do)",
     "cursor_body_nested": "the forum's search reads its cursor at the body's top level only",

@@ -66,6 +66,7 @@ class ForumCase:
     second_run: bool = False  #: then update 5 posts, add 3, and compare a run from the saved state
     sent_query: dict[str, str] = field(default_factory=dict)  #: on every data request, both sides
     sent_headers: dict[str, str] = field(default_factory=dict)  #: likewise (names case-insensitive)
+    unsent_headers: tuple[str, ...] = ()  #: on no data request, either side
     shape_changes: tuple[str, ...] = ()  #: key paths added to or removed from the example's shape
     dlt_ids: tuple[int, ...] = ()  #: the `key` values dlt loads ("dlt_quirk", "tap_differs")
     differs: str = ""  #: a DIFFERENCES key ("tap_differs" only)

@@ -34,7 +34,7 @@ def _data_requests(srv: SandboxServer) -> list[dict[str, Any]]:
 
 
 def _check_sent(case: ForumCase, srv: SandboxServer, side: str) -> None:
-    """Every data request carried the case's query parameters and headers."""
+    """Every data request carried the case's query parameters and headers (and not its unsent ones)."""
     requests = _data_requests(srv)
     assert requests, f"{case.name} ({side}): no request reached the forum"
     for request in requests:
@@ -43,6 +43,8 @@ def _check_sent(case: ForumCase, srv: SandboxServer, side: str) -> None:
             assert query.get(name) == value, f"{case.name} ({side}): {request['path']} query {query}"
         for name, value in case.sent_headers.items():
             assert headers.get(name.lower()) == value, f"{case.name} ({side}): {request['path']} headers"
+        for name in case.unsent_headers:
+            assert name.lower() not in headers, f"{case.name} ({side}): {request['path']} sent {name}"
 
 
 def _chain(error: BaseException) -> str:
