@@ -35,7 +35,7 @@ from tap_analytics.config.keys import (
     RESOURCE_REFUSED,
     unknown_key_errors,
 )
-from tap_analytics.config.merge import deep_merge
+from tap_analytics.config.merge import layer_resource, merge_resource
 from tap_analytics.config.paginators import paginator_spec
 from tap_analytics.config.paths import (
     absolute_path_error,
@@ -195,13 +195,9 @@ def _resolve_one(
     entry: Mapping[str, Any], where: str, builtin: type[Builtin] | None, context: _Context
 ) -> tuple[ResourceSpec | None, list[str]]:
     name: str = entry["name"]
-    user = deep_merge(context.defaults, entry)
+    user = merge_resource(context.defaults, entry)
     user_endpoint = user.get("endpoint") or {}
-    layers: list[Mapping[str, Any]] = [builtin.as_resource_config()] if builtin else []
-    layers += [context.client_layer, context.defaults, entry]
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged = deep_merge(merged, layer)
+    merged = layer_resource(builtin.as_resource_config() if builtin else {}, context.client_layer, user)
     endpoint: dict[str, Any] = merged.get("endpoint") or {}
     errors: list[str] = []
 
