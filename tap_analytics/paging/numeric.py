@@ -210,7 +210,7 @@ class OffsetPaginator(RangePaginator):
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> OffsetPaginator:
         made = cls(
-            limit=options.get("limit", 100),
+            limit=options["limit"],
             offset=options.get("offset", 0),
             offset_param=options.get("offset_param") or "offset",
             limit_param=options.get("limit_param") or "limit",
@@ -230,6 +230,8 @@ class OffsetPaginator(RangePaginator):
             for param, body in (("offset_param", "offset_body_path"), ("limit_param", "limit_body_path"))
             if options.get(param) and options.get(body)
         ]
+        if options.get("limit") is None:  # as in dlt: the offset step is the API's page size
+            errors.append('limit: required: the page size, e.g. {"type": "offset", "limit": 100}')
         return errors + cls._end_problems(options, "maximum_offset")
 
     def request(self) -> PageRequest:

@@ -122,7 +122,7 @@ def test_parse_page_reads_the_total() -> None:
     assert stream.parse_page(response('{"data": [], "total": "42"}')) == ([], 42)
     assert stream.parse_page(response('{"data": []}')) == ([], None)
     assert stream.parse_page(response('{"data": [], "total": null}')) == ([], None)
-    nested = stream_of(cfg(things(paginator={"type": "offset", "total_path": "meta.count"})))
+    nested = stream_of(cfg(things(paginator={"type": "offset", "limit": 10, "total_path": "meta.count"})))
     assert nested.parse_page(response('{"data": [], "meta": {"count": 7}}')) == ([], 7)
 
 
