@@ -85,6 +85,21 @@ ADVANCED_CASES: list[ForumCase] = [
         notes="the forum has one bare listing (users); post 1 may have no comments: only users compare.",
     ),
     ForumCase(
+        "client_headers_braces",
+        "client_headers",
+        {
+            "client": {
+                "base_url": B,
+                "headers": {"User-Agent": "MyApp/1.0", "Accept": "application/json", "X-Filter": '{"v": 2}'},
+            },
+            "resources": ["users", {"name": "comments", "endpoint": "posts/1/comments"}],
+        },
+        ("users",),
+        sent_headers={"X-Filter": '{"v": 2}'},
+        shape_changes=("resources[1]=str", "resources[1].name", "resources[1].endpoint"),
+        notes="client headers are sent as written (dlt expands no placeholder there): braces included.",
+    ),
+    ForumCase(
         "endpoint_headers",
         "endpoint_headers",
         {
