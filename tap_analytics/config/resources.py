@@ -52,6 +52,7 @@ from tap_analytics.config.specs import (
     ResourceSpec,
 )
 from tap_analytics.retry import RetryPolicy
+from tap_analytics.templates import escape
 
 DEFAULTS_REFUSED = {
     "name": "a name belongs to each resource, not to resource_defaults",
@@ -84,7 +85,8 @@ def resolve_resources(
     context = _Context(
         defaults=defaults,
         client_layer=_client_layer(client),
-        headers=client_headers(client)[0],
+        # Sent as written (dlt expands nothing there): escaped for the endpoint's templates.
+        headers={name: escape(value) for name, value in client_headers(client)[0].items()},
         insecure=config.get("allow_insecure_http") is True,
     )
     entries: list[tuple[str, dict[str, Any]]] = []
