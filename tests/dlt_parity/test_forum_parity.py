@@ -3,13 +3,14 @@
 The sandbox serves the forum (contract: forum_contract.md); test_examples.py checks the cases
 statically (valid dlt configs, the example's shape kept). A case where the tap differs from dlt
 on purpose asserts both sides' behaviour (`expect="tap_differs"`), and the difference is listed
-in docs/dlt-compatibility.md.
+in docs/dlt-compatibility.md (checked by `test_every_difference_is_documented`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,10 @@ from sandbox import SandboxServer
 from tests.integration.helpers import run_tap
 
 from .forum_cases import DEFAULT_POSTS, FORUM_CASES, ForumCase, materialize
+from .forum_model import DIFFERENCES
 from .harness import Records, assert_same_records, dlt_records, tap_failure, tap_records
+
+COMPATIBILITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "dlt-compatibility.md"
 
 #: The second run of an incremental case sees these edits (contract: "update posts", "add posts").
 UPDATED, ADDED = 5, 3
@@ -144,3 +148,14 @@ def run_forum_case(case: ForumCase, srv: SandboxServer, pipeline: Pipeline) -> N
 @pytest.mark.parametrize("case", FORUM_CASES, ids=lambda c: c.name)
 def test_forum_case(case: ForumCase, sandbox: SandboxServer, dlt_pipeline: Pipeline) -> None:
     run_forum_case(case, sandbox, dlt_pipeline)
+
+
+def test_every_difference_is_documented() -> None:
+    """Each deliberate difference a case pins is listed under its key in the compatibility doc,
+    and each has a case; every difference the doc's tables cite is listed."""
+    doc = COMPATIBILITY_DOC.read_text()
+    listed = set(re.findall(r"^- \*\*`([a-z0-9_]+)`\*\*", doc, flags=re.MULTILINE))
+    assert set(DIFFERENCES) <= listed, f"not in {COMPATIBILITY_DOC.name}: {set(DIFFERENCES) - listed}"
+    cited = set(re.findall(r"— `([a-z0-9_]+)`", doc))  # the tap column's "differs ... — `key`"
+    assert cited <= listed, f"cited but not listed: {cited - listed}"
+    assert {c.differs for c in FORUM_CASES if c.expect == "tap_differs"} == set(DIFFERENCES)
