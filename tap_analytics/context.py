@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 
-from tap_analytics.auth import AuthSetup, RefreshTokenStore, auth_type, build_authenticator
+from tap_analytics.auth import AuthSetup, RefreshTokenStore, build_authenticator, refresh_token_of
 from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.retry import RetryPolicy
@@ -120,8 +120,8 @@ class RunContext:
         if not isinstance(auth, Mapping):
             return None
         store = None
-        refresh_token = auth.get("refresh_token")
-        if auth_type(auth) == "oauth2" and refresh_token and self.token_cache_path is not None:
+        refresh_token = refresh_token_of(auth)
+        if refresh_token and self.token_cache_path is not None:
             store = RefreshTokenStore(
                 self.token_cache_path,
                 client_id=str(auth.get("client_id")),

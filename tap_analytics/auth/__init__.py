@@ -79,6 +79,16 @@ def build_authenticator(
     return AUTH_TYPES[kind].from_config(auth, setup or AuthSetup())
 
 
+def refresh_token_of(auth: Any) -> str | None:
+    """The refresh token an OAuth2 auth mapping configures (its token cache's lineage)."""
+    if not isinstance(auth, Mapping):
+        return None
+    cls = AUTH_TYPES.get(auth_type(auth))
+    if cls is None or not issubclass(cls, OAuth2Authenticator):
+        return None
+    return cls.configured_refresh_token(auth)
+
+
 def credential_hint(auth: Any, where: str) -> str:
     """The settings a user should check after a 401/403, for the auth at `where`."""
     if not isinstance(auth, Mapping) or auth_type(auth) not in AUTH_TYPES:
@@ -141,6 +151,7 @@ __all__ = [
     "build_authenticator",
     "credential_hint",
     "redirect_risk",
+    "refresh_token_of",
     "secret_params_of",
     "secrets_of",
 ]

@@ -52,8 +52,9 @@ class OAuth2Authenticator(OAuthAuthenticator):
     CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {"client_auth": ("body", "basic")}
     URLS: ClassVar[tuple[str, ...]] = ("token_url", "token_refresh_endpoint")
     MAY_BE_EMPTY: ClassVar[tuple[str, ...]] = ()
-    #: The setting that names the token endpoint, for messages.
+    #: The setting that names the token endpoint, and the one holding the refresh token.
     URL_SETTING: ClassVar[str] = "token_url"
+    REFRESH_SETTING: ClassVar[str] = "refresh_token"
 
     @classmethod
     def hint(cls, auth: Mapping[str, Any], where: str) -> str:
@@ -62,10 +63,27 @@ class OAuth2Authenticator(OAuthAuthenticator):
                 "token was refused)")
 
     @classmethod
+    def configured_refresh_token(cls, auth: Mapping[str, Any]) -> str | None:
+        """The refresh token the settings give (the lineage a token cache keys on)."""
+        token = auth.get("refresh_token")
+        return str(token) if token else None
+
+    @classmethod
+    def settings(cls, auth: Mapping[str, Any]) -> dict[str, Any]:
+        """The constructor arguments this type's settings give, the refresh token aside."""
+        return {
+            "token_url": auth.get("token_url") or auth["token_refresh_endpoint"],
+            "client_id": auth["client_id"],
+            "client_secret": auth["client_secret"],
+            "client_auth": auth.get("client_auth"),
+            "scope": auth.get("scope"),
+        }
+
+    @classmethod
     def from_config(cls, auth: Mapping[str, Any], setup: AuthSetup) -> OAuth2Authenticator:
         """Built from `client.auth`; a refresh token the cache kept from an earlier
         rotation wins over the configured one (see `RefreshTokenStore`)."""
-        refresh_token = auth.get("refresh_token") or None
+        refresh_token = cls.configured_refresh_token(auth)
         store = setup.token_store
         from_cache = False
         if refresh_token and store is not None:
@@ -82,12 +100,8 @@ class OAuth2Authenticator(OAuthAuthenticator):
             return "; ".join(n for n in notes if n)
 
         return cls(
-            token_url=auth.get("token_url") or auth["token_refresh_endpoint"],
-            client_id=auth["client_id"],
-            client_secret=auth["client_secret"],
+            **cls.settings(auth),
             refresh_token=refresh_token,
-            client_auth=auth.get("client_auth"),
-            scope=auth.get("scope"),
             timeout=setup.timeout,
             session=setup.session,
             on_refresh_token=store.save if store is not None else None,
@@ -360,7 +374,7 @@ class OAuth2Authenticator(OAuthAuthenticator):
         where = self._where
         if self.grant_type == "refresh_token":
             hint = (
-                f"check {where}.refresh_token (it may be spent or revoked: get a new one), "
+                f"check {where}.{self.REFRESH_SETTING} (it may be spent or revoked: get a new one), "
                 f"{where}.client_id and {where}.client_secret"
             )
         else:

@@ -35,7 +35,7 @@ from tap_analytics.config.keys import (
     RESOURCE_REFUSED,
     unknown_key_errors,
 )
-from tap_analytics.config.merge import deep_merge
+from tap_analytics.config.merge import layer_resource, merge_resource
 from tap_analytics.config.paginators import paginator_spec
 from tap_analytics.config.paths import (
     absolute_path_error,
@@ -52,6 +52,7 @@ from tap_analytics.config.specs import (
     ResourceSpec,
 )
 from tap_analytics.retry import RetryPolicy
+from tap_analytics.templates import escape
 
 DEFAULTS_REFUSED = {
     "name": "a name belongs to each resource, not to resource_defaults",
@@ -84,7 +85,8 @@ def resolve_resources(
     context = _Context(
         defaults=defaults,
         client_layer=_client_layer(client),
-        headers=client_headers(client)[0],
+        # Sent as written (dlt expands nothing there): escaped for the endpoint's templates.
+        headers={name: escape(value) for name, value in client_headers(client)[0].items()},
         insecure=config.get("allow_insecure_http") is True,
     )
     entries: list[tuple[str, dict[str, Any]]] = []
@@ -195,13 +197,9 @@ def _resolve_one(
     entry: Mapping[str, Any], where: str, builtin: type[Builtin] | None, context: _Context
 ) -> tuple[ResourceSpec | None, list[str]]:
     name: str = entry["name"]
-    user = deep_merge(context.defaults, entry)
+    user = merge_resource(context.defaults, entry)
     user_endpoint = user.get("endpoint") or {}
-    layers: list[Mapping[str, Any]] = [builtin.as_resource_config()] if builtin else []
-    layers += [context.client_layer, context.defaults, entry]
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged = deep_merge(merged, layer)
+    merged = layer_resource(builtin.as_resource_config() if builtin else {}, context.client_layer, user)
     endpoint: dict[str, Any] = merged.get("endpoint") or {}
     errors: list[str] = []
 
@@ -209,8 +207,11 @@ def _resolve_one(
     if not isinstance(raw_path, str) or not raw_path.strip():
         errors.append(f"{where}.endpoint.path: must be a path such as 'posts' or '/v1/posts'")
         raw_path = name
-    if single_entity(raw_path) and user_endpoint.get("paginator") is None:
-        endpoint["paginator"] = "single_page"  # dlt: `users/{id}` answers one object
+    if single_entity(raw_path):  # dlt: `users/{id}` answers one object, as it is
+        if user_endpoint.get("paginator") is None:
+            endpoint["paginator"] = "single_page"
+        if endpoint.get("data_selector") is None:
+            endpoint["data_selector"] = "$"
     params, incremental_from_param, param_errors = _params(endpoint.get("params"), where)
     errors += param_errors
     contexts = _contexts(endpoint)
@@ -346,6 +347,8 @@ def _body(
     errors += template_errors(body_json, f"{where}.endpoint.json", contexts)
     body_data = endpoint.get("data")
     errors += template_errors(body_data, f"{where}.endpoint.data", contexts)
+    if body_json is not None and body_data is not None:  # dlt: a ValueError at the first request
+        errors.append(f"{where}.endpoint: json and data are both set; a request has one body: keep one")
     return body_json, body_data, errors
 
 

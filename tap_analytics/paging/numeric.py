@@ -11,10 +11,11 @@ rules of where the data ends (`RangePaginator._decide`), in this order:
   the total means it counts pages; the records reaching it exactly means the data is
   complete -- for page numbers, unless it may equally count pages, when one more page
   decides (at most one request beyond the data);
-* without a usable total, a page shorter than an earlier page is the tail. The first
-  page is never taken as the tail just because it is shorter than the requested limit:
-  servers may cap the page size below what we ask for, and stopping there would lose
-  records. So a walk without a total makes at most one request beyond the data.
+* without a usable total, only an empty page ends the walk, as in dlt: a short page
+  may be one the server filtered after cutting it (hidden rows), or capped below the
+  limit asked, and stopping there would lose the records after it. So a walk without a
+  total makes one request beyond the data (the empty page), and after a short page it
+  guesses no page ahead.
 
 A 404 (or an "invalid page" 400) for the next page ends the walk cleanly only after the
 data visibly ended -- a short or empty page, a total reached, a `next` of null -- or as
@@ -116,6 +117,11 @@ class RangePaginator(Paginator):
     def missing_page_ends(self) -> bool:
         return self._ended if self.pages else self._resumed
 
+    def speculate(self, count: int) -> list[PageRequest]:
+        """No guesses after a short page without a total: it may be the tail, so the next
+        page (an empty answer ends the walk there) is asked alone."""
+        return [] if self._short and self._remaining() is None else super().speculate(count)
+
     def _decide(self, page: Page, total: int | None) -> bool:
         has_more = read_has_more(page, self.has_more_path)
         empty = page.count == 0
@@ -141,7 +147,7 @@ class RangePaginator(Paginator):
                 f"set endpoint.paginator.total_path, has_more_path or {self.MAXIMUM_OPTION}"
             )
             raise PagingError(msg)
-        return not self._shorter_than_before
+        return True  # as dlt: only an empty page ends a walk that nothing else bounds
 
 
 def _position(params: dict[str, Any], body: dict[str, Any], param: str | None,
@@ -210,7 +216,7 @@ class OffsetPaginator(RangePaginator):
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> OffsetPaginator:
         made = cls(
-            limit=options.get("limit", 100),
+            limit=options["limit"],
             offset=options.get("offset", 0),
             offset_param=options.get("offset_param") or "offset",
             limit_param=options.get("limit_param") or "limit",
@@ -230,6 +236,8 @@ class OffsetPaginator(RangePaginator):
             for param, body in (("offset_param", "offset_body_path"), ("limit_param", "limit_body_path"))
             if options.get(param) and options.get(body)
         ]
+        if options.get("limit") is None:  # as in dlt: the offset step is the API's page size
+            errors.append('limit: required: the page size, e.g. {"type": "offset", "limit": 100}')
         return errors + cls._end_problems(options, "maximum_offset")
 
     def request(self) -> PageRequest:

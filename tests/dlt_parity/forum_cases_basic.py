@@ -96,7 +96,15 @@ BASIC_CASES: list[ForumCase] = [
         },
         ("users", "resource2_name"),
         shape_changes=("resources[1].endpoint.path",),
-        notes="no paginator: dlt auto-detects none on the offset style and loads its first page only.",
+        sent_query={"per_page": "100"},
+        expect="tap_differs",
+        differs="unread_paging_fails",
+        differs_on="resource2_name",
+        dlt_ids=tuple(range(1, 26)),
+        tap_failure=r"shows paging \(`total` is 230 for 25 records; `has_more` is True\) but no "
+        r"paginator rule matches it",
+        notes="no paginator: dlt detects none on the offset style and loads its first page only (25 "
+        "of 230, with a warning); the tap refuses that page. users (synced first) is the same.",
     ),
     ForumCase(
         "resource_auth_override",
@@ -156,6 +164,28 @@ BASIC_CASES: list[ForumCase] = [
         },
         ("users", "user_details"),
         notes="a single-entity path with an explicit paginator: dlt keeps the paginator, selects '$'.",
+    ),
+    ForumCase(
+        "single_entity_static",
+        "single_entity_override",
+        {
+            "client": {"base_url": B},
+            "resources": [
+                "users",
+                {
+                    "name": "user_details",
+                    "endpoint": {
+                        "path": "posts/{post_id}",
+                        "params": {"post_id": 7},
+                        "paginator": {"type": "json_link", "next_url_path": "next"},
+                    },
+                },
+            ],
+        },
+        ("users", "user_details"),
+        shape_changes=("resources[1].endpoint.params",),
+        notes="the example without its parent (a static path param): a post, which holds lists "
+        "(tags), is one record because a single-entity path selects '$' unless data_selector is set.",
     ),
     endpoint_case(
         "data_selector_key",
@@ -240,6 +270,13 @@ BASIC_CASES: list[ForumCase] = [
         {"path": "offset/posts", "params": {"search": "{{'filters': [{{'id': 42}}]}}"}},
         sent_query={"search": "{'filters': [{'id': 42}]}"},
         shape_changes=("resources[0].endpoint.path",),
+        expect="tap_differs",
+        differs="unread_paging_fails",
+        differs_on="posts",
+        dlt_ids=tuple(range(1, 26)),
+        tap_failure=r"no paginator rule matches it",
+        notes="the braces reach the query on both sides (sent_query); without a paginator dlt reads "
+        "the offset style's first page only, the tap refuses it.",
     ),
     ForumCase(
         "resolve_legacy",

@@ -9,6 +9,9 @@ _SINCE = {"type": "incremental", "cursor_path": "updated_at", "initial_value": "
 _RESOLVE_POST = {"post_id": {"type": "resolve", "resource": "posts", "field": "id"}}
 _SINGLE = {"base_url": f"{B}/single"}
 _LIMIT_1000 = {"endpoint": {"params": {"limit": 1000}}}
+#: The comment count of posts 1..40 (the forum's deterministic data): dlt's `total` per listing.
+_COMMENT_TOTALS = (3, 0, 4, 3, 4, 0, 0, 2, 3, 0, 0, 2, 3, 4, 2, 1, 2, 2, 2, 0,
+                   2, 0, 2, 2, 1, 2, 4, 0, 4, 4, 2, 3, 3, 3, 4, 0, 3, 3, 4, 1)
 
 
 def _posts(name: str, endpoint: dict, **kw: object) -> ForumCase:
@@ -53,6 +56,17 @@ TEST_CASES: list[ForumCase] = [
         },
         ("posts", "post_comments"),
         posts=40,
+    ),
+    ForumCase(
+        "valid_endpoint_str_static",
+        "valid_endpoint_str",
+        {
+            "client": _SINGLE,
+            "resources": ["posts", {"name": "post_comments", "endpoint": f"{B}/posts/3/comments"}],
+        },
+        ("posts", "post_comments"),
+        posts=40,
+        notes="the example with the parent's id written in: an endpoint given as an absolute URL string.",
     ),
     _posts(
         "valid_json_link_str",
@@ -154,7 +168,53 @@ TEST_CASES: list[ForumCase] = [
         },
         ("issues", "comments"),
         posts=40,
-        notes="static params bound into the path by dlt before the resolved one.",
+        expect="tap_differs",
+        differs="primary_key_id",
+        differs_on="comments",
+        key="total",
+        dlt_ids=_COMMENT_TOTALS,
+        tap_failure=r"stream comments: a record from \S+/posts/1/comments has no 'id' \(its primary key\)",
+        notes="static params bound into the path by dlt before the resolved one. dlt judges a single "
+        "entity on the path as written: `{org}/{id}/{repo}` ends in a placeholder, so each post's "
+        "comment listing ({data, total}) is one record, without the tap's default key `id` (see "
+        "valid_static_path_params_static, which runs today).",
+    ),
+    ForumCase(
+        "valid_static_path_params_static",
+        "valid_static_path_params",
+        {
+            "client": {"base_url": B},
+            "resources": [
+                {
+                    "name": "issues",
+                    "endpoint": {"path": "{org}/{repo}", "params": {"org": "single", "repo": "posts"}},
+                },
+                {
+                    "name": "comments",
+                    "endpoint": {
+                        "path": "{org}/{id}/{repo}",
+                        "params": {"org": "posts", "repo": "comments", "id": 3},
+                    },
+                },
+            ],
+        },
+        ("issues", "comments"),
+        posts=40,
+        shape_changes=(
+            "resources[1].endpoint.params.*.type",
+            "resources[1].endpoint.params.*.resource",
+            "resources[1].endpoint.params.*.field",
+        ),
+        expect="tap_differs",
+        differs="primary_key_id",
+        differs_on="comments",
+        key="total",
+        dlt_ids=(4,),
+        tap_failure=r"stream comments: a record from \S+/posts/3/comments has no 'id' \(its primary key\)",
+        notes="the example with the parent's id written in. dlt judges a single entity on the path as "
+        "written, before binding: `{org}/{id}/{repo}` ends in a placeholder, so comments select '$' "
+        "and dlt loads the listing's body ({data, total: 4}) as one record. The tap reads it the same "
+        "way, and that record has no `id`, the tap's default primary key; issues are the same.",
     ),
     ForumCase(
         "valid_endpoint_basic",
@@ -243,14 +303,16 @@ TEST_CASES: list[ForumCase] = [
             "client": {"base_url": B},
             "resource_defaults": _LIMIT_1000,
             "resources": [
-                {"name": "pokemon_list", "endpoint": "offset/posts"},
+                {"name": "pokemon_list", "endpoint": "json_link/posts"},
                 "users",
                 {"name": "location", "endpoint": "cursor/posts"},
             ],
         },
         ("pokemon_list", "users", "location"),
         shape_changes=("resources[2]=str", "resources[2].name", "resources[2].endpoint"),
-        notes="berry/location are users and the cursor style (the forum has one bare listing).",
+        notes="berry/location are users and the cursor style (the forum has one bare listing). "
+        "PokeAPI's lists page as DRF does (count/next/previous/results), so pokemon_list is the "
+        "json_link style, detected by both (`limit` is not its page size: 10 pages of 25).",
     ),
     ForumCase(
         "pokemon_dependent",

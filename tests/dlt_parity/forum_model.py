@@ -22,7 +22,20 @@ from typing import Any, Literal
 
 #: The forum's posts count the cases assume unless they set `posts` (the contract's default).
 DEFAULT_POSTS = 230
-Expect = Literal["same", "both_fail", "dlt_fails", "dlt_quirk"]
+Expect = Literal["same", "both_fail", "dlt_fails", "dlt_quirk", "tap_differs"]
+
+#: Where the tap differs from dlt on purpose: key -> why. Every one is listed, under its key,
+#: in docs/dlt-compatibility.md ("Deliberate differences"), and a `tap_differs` case names one.
+DIFFERENCES: dict[str, str] = {
+    "unread_paging_fails": "no paginator and a first response whose paging no detection rule reads "
+    "(an offset body with `total` and `has_more`): dlt reads that one page and warns, the tap "
+    "fails with one line naming the hints, so a sync never loads one page of many and exits 0",
+    "base_page_1": "page_number's base_page defaults to 1 (the seed APIs count pages from 1), "
+    "dlt's to 0; an explicit base_page (0 included) is read as dlt reads it",
+    "primary_key_id": "primary_key defaults to `id` (and write_disposition to merge), dlt's to none "
+    "(append): Singer targets merge on the key, which drops the records inclusive bookmarks send "
+    "again; a record without the key fails with one line (set primary_key, or [] for none)",
+}
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,11 @@ class ForumCase:
       - "same": dlt and the tap load the same records for every resource in `compare`;
       - "both_fail": dlt raises (`failure` matches its message) and the tap's run fails too;
       - "dlt_fails": dlt raises (`failure`); the tap's behaviour is for the compatibility table;
-      - "dlt_quirk": dlt loads `dlt_ids` for `compare[0]` (a dlt behaviour the tap must decide on).
+      - "dlt_quirk": dlt loads `dlt_ids` for `compare[0]` (a dlt behaviour the tap must decide on);
+      - "tap_differs": on `differs_on` the tap differs from dlt on purpose (`differs`, a key of
+        DIFFERENCES): dlt loads `dlt_ids`, and the tap's run fails matching `tap_failure` or
+        loads `tap_ids`; the resources in `compare` are still the same on both sides (the
+        ones the tap synced before failing), and `sent_query`/`sent_headers` hold for both.
     """
 
     name: str
@@ -49,9 +66,21 @@ class ForumCase:
     second_run: bool = False  #: then update 5 posts, add 3, and compare a run from the saved state
     sent_query: dict[str, str] = field(default_factory=dict)  #: on every data request, both sides
     sent_headers: dict[str, str] = field(default_factory=dict)  #: likewise (names case-insensitive)
+    unsent_headers: tuple[str, ...] = ()  #: on no data request, either side
     shape_changes: tuple[str, ...] = ()  #: key paths added to or removed from the example's shape
-    dlt_ids: tuple[int, ...] = ()
+    dlt_ids: tuple[int, ...] = ()  #: the `key` values dlt loads ("dlt_quirk", "tap_differs")
+    differs: str = ""  #: a DIFFERENCES key ("tap_differs" only)
+    differs_on: str = ""  #: the resource that differs
+    tap_failure: str = ""  #: a regex the tap's error matches (else it loads `tap_ids`)
+    tap_ids: tuple[int, ...] = ()  #: the `key` values the tap loads
     notes: str = ""
+
+    def __post_init__(self) -> None:
+        if self.expect == "tap_differs":
+            assert self.differs in DIFFERENCES, f"{self.name}: differs must name a DIFFERENCES key"
+            assert self.differs_on, f"{self.name}: name the resource that differs"
+            assert self.dlt_ids, f"{self.name}: say what dlt loads"
+            assert bool(self.tap_failure) != bool(self.tap_ids), f"{self.name}: tap_failure or tap_ids"
 
 
 def materialize(obj: Any, base_url: str, credentials: Mapping[str, str]) -> Any:

@@ -24,7 +24,7 @@ from dlt import Pipeline
 from dlt.extract.items_transform import MapItem
 from dlt.sources.rest_api import rest_api_source
 
-from tests.integration.helpers import run_tap
+from tests.integration.helpers import SyncResult, run_tap
 
 Record = dict[str, Any]
 Records = dict[str, list[Record]]
@@ -142,10 +142,21 @@ def tap_records(
     Runs the tap in-process through the integration suite's `run_tap` (a failing sync fails the
     test); streams that emitted no record are absent from the dict."""
     result = run_tap(copy.deepcopy(dict(config)), state=copy.deepcopy(dict(state)) if state else None)
+    return _records_of(result), result.state
+
+
+def tap_failure(config: Mapping[str, Any]) -> tuple[Records, BaseException]:
+    """The RECORDs a tap run emitted before it failed, and its error (it must fail)."""
+    result = run_tap(copy.deepcopy(dict(config)), expect_error=True)
+    assert result.error is not None
+    return _records_of(result), result.error
+
+
+def _records_of(result: SyncResult) -> Records:
     records: Records = {}
     for message in result.of_type("RECORD"):
         records.setdefault(message["stream"], []).append(message["record"])
-    return records, result.state
+    return records
 
 
 # ------------------------------------------------------------------------------ comparing

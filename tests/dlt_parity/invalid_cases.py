@@ -2,8 +2,9 @@
 
 From tests/sources/rest_api/configurations/source_configs.py INVALID_CONFIGS (the message is the
 regex dlt's own test matches, with `rest_api_source(config, name="invalid_config")`), basic.md's
-troubleshooting example, and test_rest_api_source.py's json-and-data test (rejected when the
-resource runs, not when the source is built). `names` is what one line of the tap's error must
+troubleshooting example, test_rest_api_source.py's json-and-data test (rejected when the
+resource runs, not when the source is built), and dlt's paginators.py (an offset paginator has no
+default page size). `names` is what one line of the tap's error must
 mention for the user to find the setting (a config key or the offending value).
 """
 
@@ -34,6 +35,7 @@ def _invalid(n: int) -> str:
 
 
 _DICT = "dlt.common.exceptions.DictValidationException"
+_PAGINATORS = "dlt/sources/helpers/rest_client/paginators.py"
 _MISSING = "dlt.common.configuration.exceptions.ConfigFieldMissingException"
 _API_KEY_SECTION = "SOURCES__REST_API__INVALID_CONFIG__CREDENTIALS__API_KEY"
 
@@ -162,6 +164,25 @@ INVALID_CASES: list[InvalidCase] = [
         "Cannot use both 'json' and 'data' parameters simultaneously",
         (r"\bjson\b", r"\bdata\b"),
         stage="extract",
+    ),
+    InvalidCase(
+        "offset_without_limit",
+        f"{_PAGINATORS} OffsetPaginator(limit) has no default",
+        {
+            "client": {"base_url": _API},
+            "resources": [{"name": "posts", "endpoint": {"paginator": {"type": "offset"}}}],
+        },
+        "TypeError",
+        r"missing 1 required positional argument: 'limit'",
+        (r"paginator\.limit", "required"),
+    ),
+    InvalidCase(
+        "offset_by_name",
+        f"{_PAGINATORS} a paginator named by a string is built without arguments",
+        {"client": {"base_url": _API}, "resources": [{"name": "posts", "endpoint": {"paginator": "offset"}}]},
+        "ValueError",
+        r"Paginator `offset` requires arguments to create an instance",
+        (r"paginator\.limit", "required"),
     ),
 ]
 

@@ -32,11 +32,9 @@ FAKE_FORUM_CREDENTIALS = {
     k: f"fake-{k}" for k in ("token", "username", "password", "api_key", "client_id", "client_secret")
 }
 
-#: Invalid cases the tap does not reject yet, and why: for the engineer who owns the config language.
+#: Invalid cases the tap does not reject yet, and why: for the engineer who owns the feature.
 TAP_ACCEPTS: dict[str, str] = {
-    "auth_type_str_without_key": "the tap crashes (AttributeError) on an auth given as a type-name string",
-    "resolve_unknown_parent": "the tap has no resolve params or resource references",
-    "json_and_data": "the tap has no json/data request bodies (rejects each as unknown, not the pair)",
+    "resolve_unknown_parent": "the tap has no resolve params or resource references (dependent resources)",
 }
 
 

@@ -1,29 +1,29 @@
 """Every forum case (forum_cases.py) through dlt and through the tap against the sandbox's forum API.
 
-The forum API is being added to the sandbox (contract: forum_contract.md); until the sandbox
-serves it these tests are skipped, with that reason, and the cases are checked statically by
-test_examples.py (valid dlt configs, the example's shape kept).
+The sandbox serves the forum (contract: forum_contract.md); test_examples.py checks the cases
+statically (valid dlt configs, the example's shape kept). A case where the tap differs from dlt
+on purpose asserts both sides' behaviour (`expect="tap_differs"`), and the difference is listed
+in docs/dlt-compatibility.md (checked by `test_every_difference_is_documented`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from dlt import Pipeline
 
-import sandbox as sandbox_package
 from sandbox import SandboxServer
 from tests.integration.helpers import run_tap
 
 from .forum_cases import DEFAULT_POSTS, FORUM_CASES, ForumCase, materialize
-from .harness import Records, assert_same_records, dlt_records, tap_records
+from .forum_model import DIFFERENCES
+from .harness import Records, assert_same_records, dlt_records, tap_failure, tap_records
 
-#: The sandbox lists the forum in ALL_APIS once it serves it (APIS stays the five seed APIs).
-SERVES_FORUM = "forum" in (*sandbox_package.APIS, *getattr(sandbox_package, "ALL_APIS", ()))
-pytestmark = pytest.mark.skipif(not SERVES_FORUM, reason="the sandbox does not serve the forum API yet")
+COMPATIBILITY_DOC = Path(__file__).resolve().parents[2] / "docs" / "dlt-compatibility.md"
 
 #: The second run of an incremental case sees these edits (contract: "update posts", "add posts").
 UPDATED, ADDED = 5, 3
@@ -38,7 +38,7 @@ def _data_requests(srv: SandboxServer) -> list[dict[str, Any]]:
 
 
 def _check_sent(case: ForumCase, srv: SandboxServer, side: str) -> None:
-    """Every data request carried the case's query parameters and headers."""
+    """Every data request carried the case's query parameters and headers (and not its unsent ones)."""
     requests = _data_requests(srv)
     assert requests, f"{case.name} ({side}): no request reached the forum"
     for request in requests:
@@ -47,6 +47,8 @@ def _check_sent(case: ForumCase, srv: SandboxServer, side: str) -> None:
             assert query.get(name) == value, f"{case.name} ({side}): {request['path']} query {query}"
         for name, value in case.sent_headers.items():
             assert headers.get(name.lower()) == value, f"{case.name} ({side}): {request['path']} headers"
+        for name in case.unsent_headers:
+            assert name.lower() not in headers, f"{case.name} ({side}): {request['path']} sent {name}"
 
 
 def _chain(error: BaseException) -> str:
@@ -66,6 +68,45 @@ def _compare(case: ForumCase, dlt_side: Records, tap_side: Records) -> None:
         assert_same_records(dlt_side, tap_side, name, case.key, ordered=case.ordered)
 
 
+def _ids(records: Records, resource: str, key: str) -> list[str]:
+    """The `key` of `resource`'s records, as strings (as `assert_same_records` compares keys)."""
+    return [str(r.get(key)) for r in records.get(resource, [])]
+
+
+def _assert_difference(case: ForumCase, srv: SandboxServer, config: Callable[[], dict[str, Any]]) -> None:
+    """dlt does what `case` says it does on `differs_on`, the tap what the case says instead."""
+    srv.reset_log()
+    dlt_side = dlt_records(config())
+    _check_sent(case, srv, "dlt")
+    dlt_ids = _ids(dlt_side, case.differs_on, case.key)
+    assert dlt_ids == [str(i) for i in case.dlt_ids], f"{case.name}: dlt loaded other records"
+    srv.reset_log()
+    same = [name for name in case.compare if name != case.differs_on]
+    if case.tap_failure:
+        emitted, error = tap_failure(config())
+        said = f"{error} {getattr(error, 'errors', '')}"  # a config error keeps its lines apart
+        assert re.search(case.tap_failure, str(error)), f"{case.name}: the tap failed otherwise: {said}"
+        assert case.differs_on not in emitted, f"{case.name}: the tap emitted records, then failed"
+        _check_sent(case, srv, "tap")
+        tap_side: Records = {}
+        if same:  # the rest of the config, without the resource the tap refuses, loads the same
+            kept = [r for r in config()["resources"] if _name(r) != case.differs_on]
+            tap_side, _ = tap_records({**config(), "resources": kept})
+    else:
+        tap_side, _ = tap_records(config())
+        _check_sent(case, srv, "tap")
+        assert _ids(tap_side, case.differs_on, case.key) == [str(i) for i in case.tap_ids], (
+            f"{case.name}: the tap loaded other records"
+        )
+    for name in same:
+        assert_same_records(dlt_side, tap_side, name, case.key, ordered=case.ordered)
+
+
+def _name(resource: Any) -> str:
+    """A `resources` entry's name (a string entry is its own name)."""
+    return resource if isinstance(resource, str) else str(resource.get("name"))
+
+
 def run_forum_case(case: ForumCase, srv: SandboxServer, pipeline: Pipeline) -> None:
     """Run `case` against `srv`'s forum through dlt (in `pipeline`) and the tap; assert `expect`."""
     srv.configure(forum_auth=case.forum_auth)
@@ -77,6 +118,9 @@ def run_forum_case(case: ForumCase, srv: SandboxServer, pipeline: Pipeline) -> N
         assert isinstance(built, Mapping)
         return dict(built)
 
+    if case.expect == "tap_differs":
+        _assert_difference(case, srv, config)
+        return
     if case.expect in ("dlt_fails", "both_fail"):
         with pytest.raises(Exception) as caught:  # dlt wraps the cause: matched on the chain below
             dlt_records(config())
@@ -104,3 +148,14 @@ def run_forum_case(case: ForumCase, srv: SandboxServer, pipeline: Pipeline) -> N
 @pytest.mark.parametrize("case", FORUM_CASES, ids=lambda c: c.name)
 def test_forum_case(case: ForumCase, sandbox: SandboxServer, dlt_pipeline: Pipeline) -> None:
     run_forum_case(case, sandbox, dlt_pipeline)
+
+
+def test_every_difference_is_documented() -> None:
+    """Each deliberate difference a case pins is listed under its key in the compatibility doc,
+    and each has a case; every difference the doc's tables cite is listed."""
+    doc = COMPATIBILITY_DOC.read_text()
+    listed = set(re.findall(r"^- \*\*`([a-z0-9_]+)`\*\*", doc, flags=re.MULTILINE))
+    assert set(DIFFERENCES) <= listed, f"not in {COMPATIBILITY_DOC.name}: {set(DIFFERENCES) - listed}"
+    cited = set(re.findall(r"— `([a-z0-9_]+)`", doc))  # the tap column's "differs ... — `key`"
+    assert cited <= listed, f"cited but not listed: {cited - listed}"
+    assert {c.differs for c in FORUM_CASES if c.expect == "tap_differs"} == set(DIFFERENCES)

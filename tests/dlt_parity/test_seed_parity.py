@@ -15,15 +15,16 @@ from __future__ import annotations
 import ast
 import copy
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from dlt.common.exceptions import DictValidationException
 from dlt.extract.exceptions import ResourceExtractionError
 from dlt.sources.rest_api import rest_api_source
-from singer_sdk.exceptions import ConfigValidationError
 
 from sandbox import SandboxServer
+from tests.integration.helpers import run_tap
 from tests.integration.seeds import APIS
 
 from .harness import assert_same_records, dlt_records, tap_records
@@ -43,12 +44,6 @@ DLT_REJECTS: dict[str, tuple[str, set[str]]] = {
     "helpdesk": ("OAuth2ClientCredentialsConfig", {"token_url", "refresh_token"}),
     "timetracking": ("PageNumberPaginatorConfig", {"limit", "limit_param"}),
     "statuspage": ("Endpoint", {"error_handler"}),
-}
-
-#: The tap cannot run these dlt forms yet: the gap, for the engineer who owns the config language.
-TAP_GAPS = {
-    api: "the tap does not accept dlt's oauth2_client_credentials auth type yet"
-    for api in ("devplatform", "generic", "helpdesk")
 }
 
 
@@ -139,17 +134,7 @@ def test_tap_loads_what_dlt_loads(api: str, module_sandbox: SandboxServer) -> No
         assert_same_records(dlt_side, tap_side, name, tap_drops=SCHEMA_OMITS.get(api, {}).get(name, ()))
 
 
-@pytest.mark.parametrize(
-    "api",
-    [
-        pytest.param(
-            api, marks=pytest.mark.xfail(strict=True, raises=ConfigValidationError, reason=TAP_GAPS[api])
-        )
-        if api in TAP_GAPS
-        else api
-        for api in APIS
-    ],
-)
+@pytest.mark.parametrize("api", APIS)
 def test_tap_runs_the_dlt_form_unchanged(api: str, module_sandbox: SandboxServer) -> None:
     """The dict dlt accepts, given to the tap unchanged, loads what dlt loads."""
     config = dlt_form(api, module_sandbox)
@@ -157,3 +142,31 @@ def test_tap_runs_the_dlt_form_unchanged(api: str, module_sandbox: SandboxServer
     dlt_side = _dlt_each_resource(api, module_sandbox)
     for name in dlt_side:
         assert_same_records(dlt_side, tap_side, name, tap_drops=SCHEMA_OMITS.get(api, {}).get(name, ()))
+
+
+# --------------------------------------------------------------------------- seed 002's rotation
+def test_dlt_form_of_seed_002_keeps_the_rotated_refresh_token(sandbox: SandboxServer, tmp_path: Path) -> None:
+    """dlt sends access_token_request_data as it is, so once the server rotates the refresh token
+    the config's is spent: the same dict is refused next time. The tap reads that refresh-token
+    grant as its own refresh-token lineage: the rotated token is used from then on and kept in the
+    token cache, so the same dict runs again (as the seed's own `oauth2` form does)."""
+    config = {**dlt_form("helpdesk", sandbox), "token_cache_path": str(tmp_path / "tokens.json")}
+    configured = config["client"]["auth"]["access_token_request_data"]["refresh_token"]
+    first, _ = tap_records(config)
+    assert sandbox.credentials["helpdesk"]["refresh_token"] != configured  # spent by the first run
+    second, _ = tap_records(config)
+    assert {n: len(rows) for n, rows in second.items()} == {n: len(rows) for n, rows in first.items()}
+    assert set(first) == set(_resources(config))
+    assert sandbox.token_requests["helpdesk"] == 2
+    dlt_config = {k: v for k, v in config.items() if k != "token_cache_path"}
+    refused = r"400 Client Error: Bad Request for url: \S+/oauth/token"
+    with pytest.raises(ResourceExtractionError, match=refused):  # dlt: the config's token is spent
+        dlt_records({**dlt_config, "resources": dlt_config["resources"][:1]})
+
+
+def test_a_spent_refresh_token_in_the_dlt_form_is_named(sandbox: SandboxServer) -> None:
+    """A refused refresh-token grant names the setting that holds the token in dlt's form."""
+    config = dlt_form("helpdesk", sandbox)
+    config["client"]["auth"]["access_token_request_data"]["refresh_token"] = "rt-spent"
+    result = run_tap(config, expect_error=True)
+    assert "check client.auth.access_token_request_data.refresh_token" in str(result.error)

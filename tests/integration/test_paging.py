@@ -280,7 +280,8 @@ def test_speculative_paging_without_total_wastes_at_most_the_window(
     sandbox: SandboxServer, concurrency: int
 ) -> None:
     """Without a total, `speculative_paging` fetches ahead anyway: the records are the
-    sequential run's, and at most `max_concurrent_requests` requests go past the end.
+    sequential run's, and at most `max_concurrent_requests` requests go past the end, plus
+    the empty page that ends the walk (dlt's rule: a short page may be mid-data).
 
     The latency keeps the look-ahead open: on bare loopback pages can arrive before
     they are needed, the fetcher then rightly stops looking ahead, and whether it
@@ -295,7 +296,7 @@ def test_speculative_paging_without_total_wastes_at_most_the_window(
     _assert_stream_complete(ahead, sandbox, name, key)
     needed = pages_needed(sandbox.record_count(key), 100)  # 11 pages, the last one short
     made = sandbox.data_request_count(key)
-    assert needed < made <= needed + concurrency, made  # it did fetch ahead, within bounds
+    assert needed < made <= needed + concurrency + 1, made  # it did fetch ahead, within bounds
 
 
 @pytest.mark.sandbox(latency_ms=20)

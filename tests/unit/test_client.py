@@ -122,7 +122,7 @@ def test_parse_page_reads_the_total() -> None:
     assert stream.parse_page(response('{"data": [], "total": "42"}')) == ([], 42)
     assert stream.parse_page(response('{"data": []}')) == ([], None)
     assert stream.parse_page(response('{"data": [], "total": null}')) == ([], None)
-    nested = stream_of(cfg(things(paginator={"type": "offset", "total_path": "meta.count"})))
+    nested = stream_of(cfg(things(paginator={"type": "offset", "limit": 10, "total_path": "meta.count"})))
     assert nested.parse_page(response('{"data": [], "meta": {"count": 7}}')) == ([], 7)
 
 
@@ -476,7 +476,7 @@ def test_offset_paging_through_the_stream(requests_mock: Any) -> None:
     assert [query(r)["offset"] for r in requests_mock.request_history] == ["0", "10", "20"]
 
 
-@pytest.mark.parametrize(("n", "requests"), [(250, 3), (300, 4), (30, 2), (0, 1)])
+@pytest.mark.parametrize(("n", "requests"), [(250, 4), (300, 4), (30, 2), (0, 1)])
 def test_sequential_paging_without_total_makes_at_most_one_request_beyond_the_data(
     requests_mock: Any, n: int, requests: int
 ) -> None:
@@ -558,7 +558,8 @@ def test_page_number_paging_through_the_stream(requests_mock: Any) -> None:
     requests_mock.get(THINGS_URL, json=serve)
     resource = things(paginator={"type": "page_number", "limit": 10, "limit_param": "per_page"})
     assert records_of(stream_of(cfg(resource, max_concurrent_requests=1))) == data
-    assert [query(r)["page"] for r in requests_mock.request_history] == ["1", "2", "3"]
+    # the short third page is not taken for the end (dlt's rule): the empty fourth is
+    assert [query(r)["page"] for r in requests_mock.request_history] == ["1", "2", "3", "4"]
 
 
 # --- records: coercion, incremental filtering -------------------------------------------------

@@ -180,8 +180,9 @@ def test_client_headers_are_merged_under_the_endpoints() -> None:
     )
     cfg["client"]["headers"] = {"X-Team": "blue", "X-Client": "tap", "X-Version": 2}
     specs = specs_of(cfg)
+    # dlt: the endpoint's headers replace resource_defaults' whole; the client's merge under both
     assert specs["posts"].headers == {"X-Team": "red", "X-Client": "tap", "X-Version": "2",
-                                      "X-Source": "defaults", "X-Trace": "7"}
+                                      "X-Trace": "7"}
     assert specs["comments"].headers == {"X-Team": "green", "X-Client": "tap", "X-Version": "2",
                                          "X-Source": "defaults"}
 
