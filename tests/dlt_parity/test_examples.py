@@ -35,7 +35,6 @@ FAKE_FORUM_CREDENTIALS = {
 #: Invalid cases the tap does not reject yet, and why: for the engineer who owns the config language.
 TAP_ACCEPTS: dict[str, str] = {
     "auth_type_str_without_key": "the tap crashes (AttributeError) on an auth given as a type-name string",
-    "resolve_unknown_parent": "the tap has no resolve params or resource references",
     "json_and_data": "the tap has no json/data request bodies (rejects each as unknown, not the pair)",
 }
 
