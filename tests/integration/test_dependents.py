@@ -339,3 +339,24 @@ def test_a_declared_child_schema_gains_the_included_fields_typed_as_the_parent(f
     result = run_tap(config)
     first = result.records("comments")[0]
     assert set(first) == {"id", "body", "_posts_id", "_posts_title"}, json.dumps(first)
+
+
+def test_a_resumed_child_keeps_the_latest_cursor_the_killed_run_emitted(
+    forum: SandboxServer, tree: ForumTree
+) -> None:
+    """A child's STATE carries its latest cursor with every parent checkpoint, so a run
+    resumed mid-parent ends with a bookmark covering what the killed run emitted too."""
+    child = copy.deepcopy(COMMENTS)
+    child["endpoint"]["incremental"] = {"cursor_path": "updated_at"}
+    killed_at = {
+        "bookmarks": {
+            "posts": {"paging": {"offset": 50, "limit": 25}},
+            "comments": {"paging": {"replication_key_value": "2099-01-01T00:00:00Z"}},
+        }
+    }
+    result = run_tap(forum_config(forum, POSTS, child), state=killed_at)
+
+    assert _ids(result, "posts") == [p["id"] for p in tree.posts[50:]]
+    assert _ids(result, "comments") == tree.comment_ids([p["id"] for p in tree.posts[50:]])
+    assert result.state["bookmarks"]["comments"]["replication_key_value"] == "2099-01-01T00:00:00Z"
+    assert "paging" not in result.state["bookmarks"]["comments"]
