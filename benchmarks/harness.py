@@ -97,6 +97,15 @@ class Sandbox:
         with urllib.request.urlopen(f"{self.url}/_control/stats", timeout=10) as response:
             return dict(json.loads(response.read()))
 
+    def control(self, name: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST one control call (`sandbox.control`: records, reset_log, configure, ...)."""
+        request = urllib.request.Request(
+            f"{self.url}/_control/{name}", data=json.dumps(payload).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return dict(json.loads(response.read()))
+
     def data_requests(self, *keys: str) -> int:
         """Data requests served so far for these resource keys (e.g. timetracking/clients)."""
         served = self.stats()["data_requests"]

@@ -4,10 +4,13 @@ Run as a child process by ``bench.py``. It is the floor any sequential client pa
 a time, the body decoded with orjson, each record written to stdout as one JSON line. Paging stops
 at an empty page, at the announced total, or (without a total) at a page shorter than the limit.
 With ``--token-url`` it first fetches one OAuth2 client-credentials access token (form body), as
-any client of such an API must, and sends it as a bearer token on every page.
+any client of such an API must, and sends it as a bearer token on every page. With ``--children``
+(a URL with ``{id}``, run by ``fanout.py``) it then reads each record's children, one request per
+record, one after another, writing each child with its parent's id as ``_<name>_id``.
 
     python benchmarks/raw_client.py URL --paging offset --limit 100 --header "Authorization: Bearer T"
     python benchmarks/raw_client.py URL --token-url URL/oauth/token --client-id ID --client-secret S
+    python benchmarks/raw_client.py URL/offset/posts --children "URL/posts/{id}/comments?limit=100"
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip requests' per-request environment lookups (proxies, CA bundle): a leaner floor",
     )
+    p.add_argument("--children", metavar="URL", help="each record's children: a URL with {id}")
+    p.add_argument("--parent-name", default="posts", help="the parent's name in _<name>_id")
     args = p.parse_args(argv)
 
     session = requests.Session()
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     limit = args.limit
     position = 0 if args.paging == "offset" else 1
     fetched = 0
+    parent_ids: list[object] = []
     while True:
         if args.paging == "offset":
             params = {"offset": position, "limit": limit}
@@ -66,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         for record in records:
             out.write(dumps(record))
             out.write(b"\n")
+        if args.children:
+            parent_ids += [record["id"] for record in records]
         count = len(records)
         fetched += count
         position += count if args.paging == "offset" else 1
@@ -78,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
                 break
         elif count < limit:
             break
+    parent_key = f"_{args.parent_name}_id"
+    for parent_id in parent_ids:
+        response = session.get(args.children.format(id=parent_id), timeout=60)
+        response.raise_for_status()
+        for record in orjson.loads(response.content)[args.data_key]:
+            record[parent_key] = parent_id
+            out.write(dumps(record))
+            out.write(b"\n")
     out.flush()
     return 0
 

@@ -17,9 +17,11 @@ cost more than everything else a record needs:
 * `_increment_stream_state`: the bookmark moves once per page, to the page's latest
   value by instant (the SDK compares every record's value as a string, so `...00.5Z`
   sorts before `...00Z` and offsets are ignored);
-* `_process_record`: these streams have no children and no partitions.
-The first and the last fall back to the SDK's own step whenever their shortcut does not
-apply; bookmarks are always kept per page. Those hooks are `records.RecordPath`'s.
+* `_process_record`: a stream without children does nothing per record; a parent notes
+  the record for its children, read page by page (`dependents`), not one sync per record.
+The first falls back to the SDK's own step whenever its shortcut does not apply;
+bookmarks are always kept per page. Those hooks are `records.RecordPath`'s and
+`dependents.Dependents`'.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from tap_analytics import resume
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
+from tap_analytics.dependents import Dependents
 from tap_analytics.fetch import (
     END_OF_DATA_STATUSES,
     PageReader,
@@ -63,7 +66,7 @@ DEFAULT_MAX_PAGES = 1_000_000
 DEDUPE_PAGES = 8
 
 
-class AnalyticsStream(RecordPath, RequestSender):
+class AnalyticsStream(RecordPath, Dependents, RequestSender):
     """One API resource, configured entirely by its `ResourceSpec`."""
 
     # --- declarations of a built-in resource (see tap_analytics.streams) -------------
@@ -147,8 +150,12 @@ class AnalyticsStream(RecordPath, RequestSender):
     @cached_property
     def url(self) -> str:
         """The URL of the stream's pages (an absolute `endpoint.path` is the URL itself,
-        as in dlt), its placeholders filled as for the first request."""
-        return self.spec.url_for(self.url_base, self.request_values(None))
+        as in dlt), its placeholders filled as for the first request -- but a parent's
+        fields, which differ per request: those stay `{resources.posts.id}`."""
+        values = self.request_values(None)
+        if self.spec.parent is not None:
+            values = {**{name: f"{{{name}}}" for name, _ in self.spec.parent.values}, **values}
+        return self.spec.url_for(self.url_base, values)
 
     @property
     def authenticator(self) -> APIAuthenticatorBase | None:  # type: ignore[override]
@@ -183,9 +190,12 @@ class AnalyticsStream(RecordPath, RequestSender):
             "incremental.end_value": None,
         }
 
-    def base_params(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Query parameters every page of this sync carries."""
-        values = self.request_values(context)
+    def base_params(
+        self, context: Mapping[str, Any] | None, values: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Query parameters every page of this sync carries (of a child's walk: `values`
+        holds its parent's fields too)."""
+        values = self.request_values(context) if values is None else values
         params: dict[str, Any] = expand(self.spec.params, values)
         incremental = self.spec.incremental
         if incremental and incremental.start_param:
@@ -214,10 +224,13 @@ class AnalyticsStream(RecordPath, RequestSender):
     def _plan(self) -> RequestPlan:
         return self.request_plan(self.request_values(self.context))
 
-    def build_request(self, params: Mapping[str, Any] | PageRequest) -> requests.PreparedRequest:
-        """One page's request: the plan with its query parameters, body (a copy of
-        `endpoint.json` with the paginator's body values, or `endpoint.data`) or next URL."""
-        return self._plan.page(params)
+    def build_request(
+        self, params: Mapping[str, Any] | PageRequest, plan: RequestPlan | None = None
+    ) -> requests.PreparedRequest:
+        """One page's request: the plan (the stream's, or a child walk's own) with its query
+        parameters, body (a copy of `endpoint.json` with the paginator's body values, or
+        `endpoint.data`) or next URL."""
+        return (plan or self._plan).page(params)
 
     def parse_page(self, response: requests.Response) -> ParsedPage:
         """`(records, total)` of one response, with the body and headers its paginator
@@ -282,26 +295,39 @@ class AnalyticsStream(RecordPath, RequestSender):
             )
             if self.replication_key:
                 shaper.latest = latest
+        parent = bool(self.dependents)
+        if parent:
+            self.begin_children(resumed=outcome is resume.Resume.RESUMED)
         progress = Progress(self.name, self.logger, lambda: (self.requests_made, self.retries_made))
         walk = PageWalk(
-            self,
-            paginator,
-            self.base_params(context),
-            window=self.run.concurrency,
-            speculative=bool(self.config.get("speculative_paging")),
-            max_pages=int(self.config.get("max_pages_per_stream") or DEFAULT_MAX_PAGES),
-            before_page=self._checkpoint,
+            self, paginator, self.base_params(context), before_page=self._checkpoint,
+            **self.walk_options(),
         )
-        recent = RecentKeys(DEDUPE_PAGES)
+        recent = self.recent_keys()
         with self.get_http_request_counter() as counter:
             for page in walk:
                 counter.increment()
                 self._record_tail = record_line_tail(datetime.now(UTC), self._stream_version)
-                yield from recent.unseen(page, self.logger, self.name)
+                rows = recent.unseen(page, self.logger, self.name)
+                yield from self.parent_rows(rows) if parent else rows
                 self._advance_bookmark()
                 progress.update(len(page.records))
+                if parent:  # before the checkpoint of the next page: it covers them
+                    self.drive_children()
         self._mark_done()
         progress.done()
+
+    def walk_options(self) -> dict[str, Any]:
+        """How this stream's page walks (a child's: one per parent) fetch."""
+        return {
+            "window": self.run.concurrency,
+            "speculative": bool(self.config.get("speculative_paging")),
+            "max_pages": int(self.config.get("max_pages_per_stream") or DEFAULT_MAX_PAGES),
+        }
+
+    def recent_keys(self) -> RecentKeys:
+        """The repeated-record check of one walk."""
+        return RecentKeys(DEDUPE_PAGES)
 
     def _checkpoint(self, params: Mapping[str, Any]) -> None:
         """Emit STATE naming the page about to be read: every record before it has
@@ -310,14 +336,19 @@ class AnalyticsStream(RecordPath, RequestSender):
             return
         latest = self.shaper.latest
         resume.checkpoint(self.stream_state, params, latest[1] if latest else None)
+        self.checkpoint_children()
         self.state_manager.is_flushed = False
         self._write_state_message()
 
     def _mark_done(self) -> None:
         """Until every selected stream is done, STATE says this one is, so a resumed run
         skips it; when the last one is done, the markers go and STATE is a plain one."""
-        selected = [s.stream_state for s in self._tap.streams.values() if s.selected]
-        resume.mark_done(self.stream_state, selected)
+        synced = [
+            s.stream_state for s in self._tap.streams.values()
+            if s.selected or s.has_selected_descendents
+        ]
+        self.children_done(synced)
+        resume.mark_done(self.stream_state, synced)
         self.state_manager.is_flushed = False
 
     def _advance_bookmark(self) -> None:

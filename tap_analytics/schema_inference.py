@@ -7,6 +7,7 @@ nullable, since one page cannot prove a field is always present.
 
 from __future__ import annotations
 
+import copy
 import decimal
 import logging
 from collections.abc import Iterable, Mapping
@@ -30,11 +31,15 @@ class Probe(Protocol):
     def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]: ...
 
 
-def infer_schema(probe: Probe, spec: ResourceSpec) -> dict[str, Any]:
+def infer_schema(
+    probe: Probe, spec: ResourceSpec, records: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Fetch the resource's first page and describe its records. Its query parameters
-    are the sync's own (`endpoint.params` are templates: `{{` is sent as `{`)."""
-    response = probe.send({**probe.base_params(None), **spec.paginator.new().params()})
-    records, _ = probe.parse_page(response)
+    are the sync's own (`endpoint.params` are templates: `{{` is sent as `{`);
+    `records`: a dependent resource's, read from its first parents' children instead."""
+    if records is None:
+        response = probe.send({**probe.base_params(None), **spec.paginator.new().params()})
+        records, _ = probe.parse_page(response)
     if not records:
         logger.warning(
             "%s: the first page is empty, so only its primary key is known; declare a schema "
@@ -107,3 +112,19 @@ def _is_datetime(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def with_parent_fields(
+    schema: dict[str, Any], spec: ResourceSpec, parent_schema: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A dependent resource's schema with its `include_from_parent` fields (`_posts_title`),
+    typed as the parent's schema types them, unless the schema declares them itself."""
+    parent = spec.parent
+    if parent is None or not parent.include:
+        return schema
+    properties = schema.setdefault("properties", {})
+    parent_properties = parent_schema.get("properties") or {}
+    for field in parent.include:
+        declared = copy.deepcopy(dict(parent_properties.get(field) or {}))
+        properties.setdefault(parent.field_name(field), declared)
+    return schema

@@ -22,6 +22,7 @@ from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
 from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.paging import PageRequest
+from tap_analytics.paging.http import RequestPlan
 
 RETRIED_EXCEPTIONS = (
     requests.ConnectionError,
@@ -52,25 +53,30 @@ class RequestSender(RESTStream[Any]):
         """The URL of the stream's pages, for messages (the base stream's)."""
         raise NotImplementedError
 
-    def build_request(self, params: Mapping[str, Any] | PageRequest) -> requests.PreparedRequest:
-        """The request of one page (the base stream's)."""
+    def build_request(
+        self, params: Mapping[str, Any] | PageRequest, plan: RequestPlan | None = None
+    ) -> requests.PreparedRequest:
+        """The request of one page, from `plan` or the stream's own (the base stream's)."""
         raise NotImplementedError
 
     def hands_back(self, response: requests.Response, params: Any) -> bool:
         """Whether a failed response is the page loop's to judge, not an error here."""
         return False
 
-    def send(self, params: Mapping[str, Any] | PageRequest) -> requests.Response:
-        """One page, with the spec's retry policy and one renewal after a 401.
+    def send(
+        self, params: Mapping[str, Any] | PageRequest, plan: RequestPlan | None = None
+    ) -> requests.Response:
+        """One page, with the spec's retry policy and one renewal after a 401; `plan` is
+        a child walk's own request plan (None: the stream's).
 
-        Thread-safe: concurrent page fetches call it from worker threads."""
+        Thread-safe: concurrent page fetches and child walks call it from worker threads."""
         policy = self.spec.retry
         auth = self.run.authenticator_for(self.spec)
         gate = self.run.rate_gate
         retries = 0
         renewed = False
         while True:
-            prepared = self.build_request(params)
+            prepared = self.build_request(params, plan)
             if auth is not None:
                 prepared = auth(prepared)
             # Read after authenticating: at worst it is newer than the token sent, and

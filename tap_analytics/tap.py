@@ -21,10 +21,11 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_analytics.auth import auths_in, secret_params_of, secrets_of
 from tap_analytics.client import AnalyticsStream
 from tap_analytics.config import ConfigErrors, ResourceSpec, header_secrets, resolve_resources
+from tap_analytics.config.dependents import dependency_order
 from tap_analytics.context import RunContext
 from tap_analytics.errors import SECRETS, TapAnalyticsError, install_secret_filter, redact
 from tap_analytics.output import SingerOutput
-from tap_analytics.schema_inference import infer_schema, key_only_schema
+from tap_analytics.schema_inference import infer_schema, key_only_schema, with_parent_fields
 from tap_analytics.settings import CONFIG_SCHEMA
 from tap_analytics.streams import BUILTIN_STREAMS, stream_class
 
@@ -156,18 +157,30 @@ class TapAnalytics(Tap):
             os._exit(128 + signum)
 
     def discover_streams(self) -> list[AnalyticsStream]:
-        streams: list[AnalyticsStream] = []
-        for spec in self.resource_specs:
-            cls = stream_class(spec)
-            streams.append(cls(self, self.run, self._schema_for(spec, cls)))
-        return streams
+        """One stream per resource, every parent built before its children (a child's
+        class names its parent's, so the SDK links them and skips children at top level)."""
+        streams: dict[str, AnalyticsStream] = {}
+        for spec in dependency_order(self.resource_specs):
+            parent = streams[spec.parent.resource] if spec.parent is not None else None
+            cls = stream_class(spec, parent=type(parent) if parent is not None else None)
+            stream = cls(self, self.run, self._schema_for(spec, cls, parent))
+            stream.parent_stream = parent
+            streams[spec.name] = stream
+        return list(streams.values())
 
-    def _schema_for(self, spec: ResourceSpec, cls: type[AnalyticsStream]) -> dict[str, Any]:
+    def _schema_for(
+        self, spec: ResourceSpec, cls: type[AnalyticsStream], parent: AnalyticsStream | None
+    ) -> dict[str, Any]:
         if spec.schema is not None:
-            return copy.deepcopy(dict(spec.schema))
-        if spec.builtin is not None:
-            return spec.builtin.builtin_schema()
-        return infer_schema(cls(self, self.run, key_only_schema(spec.primary_key)), spec)
+            schema = copy.deepcopy(dict(spec.schema))
+        elif spec.builtin is not None:
+            schema = spec.builtin.builtin_schema()
+        else:
+            probe = cls(self, self.run, key_only_schema(spec.primary_key))
+            probe.parent_stream = parent
+            records = probe.sample_rows if parent is not None else None
+            schema = infer_schema(probe, spec, records)
+        return with_parent_fields(schema, spec, parent.schema) if parent is not None else schema
 
     @classmethod
     def get_singer_command(cls) -> click.Command:

@@ -20,13 +20,14 @@ CLIENT_REFUSED = {
     "settings ca_bundle, request_timeout and user_agent shape its session",
 }
 
-#: dlt's `EndpointResource` keys the tap acts on, plus its own `schema`.
+#: dlt's `EndpointResource` keys the tap acts on, plus its own `schema`. `parallelized` is
+#: what the tap always does (children of different parents, pages ahead: concurrently).
 RESOURCE_KEYS = frozenset(
-    {"name", "endpoint", "primary_key", "write_disposition", "schema", "selected", "table_name"}
+    {"name", "endpoint", "primary_key", "write_disposition", "schema", "selected", "table_name",
+     "include_from_parent", "parallelized"}
 )
 #: `resource_defaults` is dlt's `EndpointResourceBase`: a resource without a name.
 RESOURCE_DEFAULTS_KEYS = RESOURCE_KEYS - {"name"}
-_DEPENDENT = "not supported yet: dependent resources (a parent's fields in a child) come in a later release"
 RESOURCE_REFUSED = {
     "processing_steps": "not supported (its filter and map are Python callables): "
     "filter or reshape records with stream_maps",
@@ -41,11 +42,8 @@ RESOURCE_REFUSED = {
     "table_format": "not supported: the table format is the target's setting",
     "file_format": "not supported: the file format is the target's setting (batch_config for "
     "the tap's BATCH files)",
-    "parallelized": "not supported: the pages of every resource are fetched concurrently "
-    "already (max_concurrent_requests)",
     "parent_table_name": "not supported: every resource is a stream of its own",
     "references": "not supported: table references are the target's business",
-    "include_from_parent": _DEPENDENT,
 }
 
 #: dlt's `Endpoint`, plus the tap's per-endpoint retry policy.

@@ -4,9 +4,10 @@ As dlt's `_bind_path_params` does: `{name}` in `endpoint.path` is filled from
 `endpoint.params[name]`, which is then not sent as a query parameter; `{{` and `}}` are
 a literal brace -- in the path and in every string of params, headers, json and data
 (dlt expands placeholders there too). These settings stay templates (see
-`tap_analytics.templates`), expanded per request: `{incremental.*}` where the endpoint has
-an `incremental`; `{resources.*}` is refused until dependent resources land; any other
-placeholder outside the path is an error, as in dlt.
+`tap_analytics.templates`), expanded per request: `{resources.<parent>.<field>}` anywhere
+(a dependent resource, see `config.dependents`), `{incremental.*}` where the endpoint has an
+`incremental`, a `resolve` param's `{name}` in the path; any other placeholder outside the
+path is an error, as in dlt.
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from tap_analytics.templates import escape
 
 #: dlt's placeholder contexts (`{resources.<parent>.<field>}`, `{incremental.start_value}`).
 CONTEXTS = ("resources", "incremental")
-NOT_YET = (
-    "placeholders of the resources. context (dependent resources) are not supported yet"
-)
 _BRACES = "write {{ and }} for a literal brace"
 
 
@@ -36,10 +34,15 @@ def _fields(text: str) -> list[tuple[str, str | None]]:
 def _placeholder_error(field: str, setting: str, contexts: frozenset[str]) -> str | None:
     """Why `{field}` cannot be filled at request time, or None when it can."""
     context = field.split(".", 1)[0]
+    if context == "resources" and "." in field:
+        if len(field.split(".", 2)) == 3 and all(field.split(".", 2)):
+            return None
+        return (
+            f"{setting}: {{{field}}}: a parent's field is written "
+            "{resources.<parent resource>.<field>}"
+        )
     if "." in field and context in contexts:
         return None
-    if context == "resources" and "." in field:
-        return f"{setting}: {{{field}}}: {NOT_YET}"
     if context == "incremental" and "." in field:
         return (
             f"{setting}: {{{field}}}: an incremental placeholder needs endpoint.incremental "
@@ -75,7 +78,7 @@ def bind_path(
         elif field not in params:
             missing.append(repr(field))
         elif isinstance(params[field], Mapping):
-            pass  # reported by the params check (resolve / incremental are not path values)
+            pieces.append(f"{{{field}}}")  # a resolve param: filled per parent record
         else:
             pieces.append(escape(str(left.pop(field))))
     if missing:

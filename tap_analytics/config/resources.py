@@ -21,6 +21,13 @@ from tap_analytics.config.client import (
     validate_client,
     validate_error_handler,
 )
+from tap_analytics.config.dependents import (
+    Resolved,
+    cycle_errors,
+    parent_of,
+    resolve_param,
+    unbound_resolve_errors,
+)
 from tap_analytics.config.hints import (
     fields_known_errors,
     primary_key_of,
@@ -82,19 +89,20 @@ def resolve_resources(
     errors: list[str] = []
     client = config.get("client")
     client = client if isinstance(client, Mapping) else {}
-    context = _Context(
-        defaults=defaults,
-        client_layer=_client_layer(client),
-        # Sent as written (dlt expands nothing there): escaped for the endpoint's templates.
-        headers={name: escape(value) for name, value in client_headers(client)[0].items()},
-        insecure=config.get("allow_insecure_http") is True,
-    )
     entries: list[tuple[str, dict[str, Any]]] = []
     for index, item in enumerate(raw):
         entry, entry_errors = _entry(item, f"resources[{index}]")
         errors += entry_errors
         if entry is not None:
             entries.append((f"resources[{index}] ({entry['name']})", entry))
+    context = _Context(
+        defaults=defaults,
+        client_layer=_client_layer(client),
+        # Sent as written (dlt expands nothing there): escaped for the endpoint's templates.
+        headers={name: escape(value) for name, value in client_headers(client)[0].items()},
+        insecure=config.get("allow_insecure_http") is True,
+        names=frozenset(entry["name"] for _, entry in entries),
+    )
     named = [Named(entry["name"], _own_path(entry)) for _, entry in entries]
     resolved: list[tuple[str, ResourceSpec]] = []
     for (where, entry), choice in zip(entries, choose_builtins(named, builtins), strict=True):
@@ -106,6 +114,8 @@ def resolve_resources(
         if spec is not None:
             resolved.append((where, spec))
     errors += _duplicates(resolved)
+    if not errors:
+        errors += cycle_errors([spec for _, spec in resolved])
     needs_api = for_sync or any(s.builtin is None and s.schema is None for _, s in resolved)
     errors = [*validate_client(config, for_sync=needs_api), *default_errors, *errors]
     if errors:
@@ -123,11 +133,14 @@ class _Context:
         client_layer: Mapping[str, Any],
         headers: Mapping[str, str],
         insecure: bool,
+        names: frozenset[str],
     ) -> None:
         self.defaults = defaults
         self.client_layer = client_layer
         self.headers = headers
         self.insecure = insecure
+        #: Every resource's name: the parents a dependent resource may name.
+        self.names = names
 
 
 def _resource_defaults(value: Any) -> tuple[dict[str, Any], list[str]]:
@@ -212,11 +225,15 @@ def _resolve_one(
             endpoint["paginator"] = "single_page"
         if endpoint.get("data_selector") is None:
             endpoint["data_selector"] = "$"
-    params, incremental_from_param, param_errors = _params(endpoint.get("params"), where)
+    params, incremental_from_param, resolved, param_errors = _params(endpoint.get("params"), where)
     errors += param_errors
     contexts = _contexts(endpoint)
-    path, params, path_errors = bind_path(raw_path, params, f"{where}.endpoint.path", contexts)
-    errors += path_errors
+    resolve_values = {name: {"type": "resolve"} for name, _, _ in resolved}
+    path, params, path_errors = bind_path(
+        raw_path, {**params, **resolve_values}, f"{where}.endpoint.path", contexts
+    )
+    params = {k: v for k, v in params.items() if k not in resolve_values}
+    errors += path_errors + unbound_resolve_errors(resolved, path, f"{where}.endpoint.params")
     if is_absolute(path) and (
         e := absolute_path_error(path, f"{where}.endpoint.path", allow_insecure=context.insecure)
     ):
@@ -226,6 +243,17 @@ def _resolve_one(
     errors += header_errors + template_errors(headers, f"{where}.endpoint.headers", contexts)
     body_json, body_data, body_errors = _body(endpoint, where, contexts)
     errors += body_errors
+    parent, parent_errors = parent_of(
+        where,
+        resolved,
+        {"endpoint.path": path, "endpoint.params": params, "endpoint.headers": headers,
+         "endpoint.json": body_json, "endpoint.data": body_data},
+        merged.get("include_from_parent"),
+        context.names,
+    )
+    errors += parent_errors
+    if not isinstance(merged.get("parallelized", False), bool):
+        errors.append(f"{where}.parallelized: must be true or false")
 
     method = str(endpoint.get("method", "GET")).upper()
     if method not in {"GET", "POST"}:
@@ -234,6 +262,8 @@ def _resolve_one(
     if selector is not None and (not isinstance(selector, str) or not selector):
         errors.append(f"{where}.endpoint.data_selector: must be a path such as 'data' or '$.data[*]'")
         selector = None
+    if selector is None and single_entity(raw_path):
+        selector = "$"  # dlt: the body is the one record (not a list found inside it)
     paginator, paginator_errors = paginator_spec(endpoint.get("paginator"), f"{where}.endpoint.paginator")
     errors += paginator_errors
     handler = endpoint.get("error_handler") or {}
@@ -297,21 +327,26 @@ def _resolve_one(
             auth_override=auth_override,
             auth=auth,
             selected=bool(selected),
+            parent=parent,
         ),
         [],
     )
 
 
-def _params(value: Any, where: str) -> tuple[dict[str, Any], IncrementalSpec | None, list[str]]:
-    """The query parameters, the incremental one taken out (dlt's
-    `{type: incremental}`), and their problems."""
+def _params(
+    value: Any, where: str
+) -> tuple[dict[str, Any], IncrementalSpec | None, list[Resolved], list[str]]:
+    """The query parameters, the incremental one (dlt's `{type: incremental}`) and the
+    resolve ones (`{type: resolve}`, a parent's field bound in the path) taken out, and
+    their problems."""
     setting = f"{where}.endpoint.params"
     if value is None:
-        return {}, None, []
+        return {}, None, [], []
     if not isinstance(value, Mapping):
-        return {}, None, [f"{setting}: must be an object of query parameters"]
+        return {}, None, [], [f"{setting}: must be an object of query parameters"]
     params: dict[str, Any] = {}
     incremental: IncrementalSpec | None = None
+    resolved: list[Resolved] = []
     errors: list[str] = []
     for key, item in value.items():
         if not isinstance(item, Mapping):
@@ -322,17 +357,15 @@ def _params(value: Any, where: str) -> tuple[dict[str, Any], IncrementalSpec | N
             incremental, param_errors = incremental_param(str(key), item, where)
             errors += param_errors
         elif item.get("type") == "resolve":
-            params[key] = item  # a path placeholder it fills is not "missing"
-            errors.append(
-                f"{setting}.{key}: resolve parameters (a parent resource's field) are not "
-                "supported yet: dependent resources come in a later release"
-            )
+            found, resolve_errors = resolve_param(str(key), item, f"{setting}.{key}")
+            errors += resolve_errors
+            resolved += [found] if found else []
         else:
             errors.append(
                 f"{setting}.{key}: must be a value (an object is only dlt's "
                 "{type: incremental, ...})"
             )
-    return params, incremental, errors
+    return params, incremental, resolved, errors
 
 
 def _body(
@@ -354,8 +387,10 @@ def _body(
 
 def _contexts(endpoint: Mapping[str, Any]) -> frozenset[str]:
     """The placeholder contexts an endpoint's templates may use (dlt's
-    `_get_available_contexts`): `incremental` only where the endpoint has one."""
-    return frozenset({"incremental"}) if endpoint.get("incremental") not in (None, False, {}) else frozenset()
+    `_get_available_contexts`): `resources` always, `incremental` where the endpoint has one."""
+    if endpoint.get("incremental") not in (None, False, {}):
+        return frozenset({"resources", "incremental"})
+    return frozenset({"resources"})
 
 
 def _duplicates(resolved: list[tuple[str, ResourceSpec]]) -> list[str]:

@@ -75,6 +75,23 @@ class IncrementalSpec:
 
 
 @dataclass(frozen=True)
+class ParentSpec:
+    """A dependent resource's parent (dlt's `resolve` params and `{resources.<parent>.<field>}`
+    placeholders): which resource, which of its fields fill which placeholders, and which
+    fields are copied into every child record (`include_from_parent`, as `_<parent>_<field>`)."""
+
+    resource: str
+    #: (placeholder name, field path in the parent record): `("issue_number", "number")` for a
+    #: resolve param, `("resources.issues.number", "number")` for a placeholder.
+    values: tuple[tuple[str, str], ...]
+    include: tuple[str, ...] = ()
+
+    def field_name(self, field: str) -> str:
+        """dlt's `make_parent_key_name`: the child field an included parent field becomes."""
+        return f"_{self.resource}_{field}"
+
+
+@dataclass(frozen=True)
 class ResourceSpec:
     """Everything that differs between two streams.
 
@@ -109,6 +126,8 @@ class ResourceSpec:
     schema: Mapping[str, Any] | None = None
     #: The built-in resource this one is (its class), when the config names one.
     builtin: type[Builtin] | None = None
+    #: The resource whose records drive this one's requests (a dependent resource).
+    parent: ParentSpec | None = None
     #: The Singer stream name; defaults to `name` (see `__post_init__`).
     stream_name: str = ""
 

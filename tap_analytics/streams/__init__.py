@@ -28,9 +28,11 @@ BUILTIN_STREAMS: tuple[type[AnalyticsStream], ...] = (
 )
 
 
-def stream_class(spec: ResourceSpec) -> type[AnalyticsStream]:
+def stream_class(
+    spec: ResourceSpec, parent: type[AnalyticsStream] | None = None
+) -> type[AnalyticsStream]:
     """The stream class of one resolved resource: its built-in class (or the base
-    stream) specialised with the spec."""
+    stream) specialised with the spec; a dependent resource's names its `parent`'s."""
     builtin = spec.builtin
     base = (
         builtin
@@ -45,6 +47,7 @@ def stream_class(spec: ResourceSpec) -> type[AnalyticsStream]:
         # dlt's `selected: false`: deselected in the discovered catalog (and so not synced
         # without a catalog); a catalog that selects it still does.
         "selected_by_default": spec.selected,
+        "parent_stream_type": parent,
         "__doc__": f"The `{spec.name}` resource as this run's config resolves it.",
     }
     return type(f"{spec.stream_name.title().replace('_', '')}Stream", (base,), attributes)

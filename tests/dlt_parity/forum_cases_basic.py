@@ -49,7 +49,9 @@ BASIC_CASES: list[ForumCase] = [
         ("posts", "comments"),
         forum_auth="bearer",
         posts=40,
-        notes="DRF's next link is top-level `next`; comments (no `next`) end after one page.",
+        unordered=("comments",),
+        notes="DRF's next link is top-level `next`; comments (no `next`) end after one page. dlt "
+        "interleaves the comments of the two post pages: compared as sets.",
     ),
     ForumCase(
         "github_source",
@@ -73,7 +75,9 @@ BASIC_CASES: list[ForumCase] = [
         ("issues", "issue_comments"),
         forum_auth="bearer",
         posts=130,
-        notes="GitHub's Link-header paging, auto-detected as dlt does; `since` is the forum's updated_since.",
+        unordered=("issue_comments",),
+        notes="GitHub's Link-header paging, auto-detected as dlt does; `since` is the forum's updated_since. "
+        "dlt interleaves the comments of the two issue pages: compared as sets.",
     ),
     ForumCase(
         "resource_defaults",
@@ -217,12 +221,19 @@ BASIC_CASES: list[ForumCase] = [
                 "users",
                 {
                     "name": "post_comments",
-                    "endpoint": {"path": "offset/posts", "params": {"id_after": "{resources.users.id}"}},
+                    "endpoint": {
+                        "path": "offset/posts",
+                        "params": {"id_after": "{resources.users.id}"},
+                        "paginator": "single_page",
+                    },
                 },
             ],
         },
         ("users", "post_comments"),
-        notes="the forum has no child listing by query param; id_after=<user id> is one (first page each).",
+        shape_changes=("resources[1].endpoint.paginator",),
+        notes="the forum has no child listing by query param; id_after=<user id> is one, its first "
+        "page each (`single_page` said outright: without it the tap refuses the unread paging, "
+        "see unread_paging_fails).",
     ),
     ForumCase(
         "resolve_via_json_body",
@@ -241,13 +252,16 @@ BASIC_CASES: list[ForumCase] = [
                             "order": "desc",
                             "per_page": 5,
                         },
+                        "paginator": "single_page",
                     },
                 },
             ],
         },
         ("posts", "post_details"),
         posts=40,
-        notes="a lone placeholder in a JSON body keeps the parent value's type: tags stay a list. "
+        shape_changes=("resources[1].endpoint.paginator",),
+        notes="first page each, `single_page` said outright (see resolve_via_query). "
+        "A lone placeholder in a JSON body keeps the parent value's type: tags stay a list. "
         "`limit` is the forum's `per_page` (with `limit` alone the body is the cursor form).",
     ),
     ForumCase(
@@ -326,7 +340,9 @@ BASIC_CASES: list[ForumCase] = [
         },
         ("posts", "users", "user_details"),
         posts=30,
-        notes="groups/users/details are posts/comments/reactions: a grandchild with two resolved params.",
+        unordered=("user_details",),
+        notes="groups/users/details are posts/comments/reactions: a grandchild with two resolved params. "
+        "dlt interleaves the reactions of different comment pages: compared as sets.",
     ),
     ForumCase(
         "include_from_parent",

@@ -34,7 +34,6 @@ FAKE_FORUM_CREDENTIALS = {
 
 #: Invalid cases the tap does not reject yet, and why: for the engineer who owns the feature.
 TAP_ACCEPTS: dict[str, str] = {
-    "resolve_unknown_parent": "the tap has no resolve params or resource references (dependent resources)",
 }
 
 

@@ -35,3 +35,19 @@ def test_bench_nested_oauth_resource_and_whole_api_deliver_every_record(tmp_path
     assert all(cells[-1] == "yes" for cells in rows.values()), rows
     assert rows["whole"][8] == "9"  # pages needed: 3 resources x ceil(250 / 100)
     assert "the whole devplatform API (3 streams) took" in out.read_text()
+
+
+def test_fanout_benchmark_delivers_every_post_and_comment(tmp_path: Path) -> None:
+    out = tmp_path / "fanout.md"
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/fanout.py", "--posts", "30", "--latency-ms", "0",
+         "--variants", "raw,default", "--output", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = table_rows(out.read_text())
+    assert set(rows) == {"raw", "default"}
+    assert rows["raw"][9] == rows["default"][9], "both delivered the same records"
+    assert int(rows["raw"][9]) > 30, "the posts and their comments"
+    assert [rows[v][5] for v in ("raw", "default")] == ["31", "31"]  # 1 page of posts + 1 per post
+    assert all(cells[-1] == "yes" for cells in rows.values()), rows

@@ -151,10 +151,8 @@ ADVICE = {
     "schema_contract": "schema",
     "table_format": "target",
     "file_format": "target",
-    "parallelized": "max_concurrent_requests",
     "parent_table_name": "stream",
     "references": "target",
-    "include_from_parent": "not supported yet",
 }
 
 

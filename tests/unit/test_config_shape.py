@@ -285,7 +285,9 @@ def test_an_unfilled_placeholder_is_an_error() -> None:
 @pytest.mark.parametrize(
     ("endpoint", "setting", "words"),
     [
-        ({"path": "posts/{resources.posts.id}/comments"}, "endpoint.path", "not supported yet"),
+        ({"path": "posts/{resources.posts.id}/comments"}, "endpoint.path", "'posts', which the config"),
+        ({"path": "posts/{resources.posts}/comments"}, "endpoint.path",
+         "{resources.<parent resource>.<field>}"),
         ({"path": "since/{incremental.start_value}"}, "endpoint.path", "needs endpoint.incremental"),
         ({"path": "posts/{post.id}"}, "endpoint.path", "{{"),
         ({"path": "posts/{id"}, "endpoint.path", "unmatched brace"),
@@ -293,12 +295,15 @@ def test_an_unfilled_placeholder_is_an_error() -> None:
         ({"path": "p", "params": {"since": "{incremental.start_value}"}}, "endpoint.params",
          "needs endpoint.incremental"),
         ({"path": "p", "params": {"q": "{x}"}}, "endpoint.params", "{{"),
-        ({"path": "p", "headers": {"X-Id": "{resources.a.b}"}}, "endpoint.headers", "not supported yet"),
+        ({"path": "p", "headers": {"X-Id": "{resources.a.b}"}}, "endpoint.headers", "'a', which the config"),
         ({"path": "p", "method": "POST", "json": {"q": "{x}"}}, "endpoint.json", "{{"),
         ({"path": "p", "method": "POST", "data": "a={b"}, "endpoint.data", "unmatched brace"),
         ({"path": "posts/{post_id}/comments",
           "params": {"post_id": {"type": "resolve", "resource": "posts", "field": "id"}}},
-         "endpoint.params.post_id", "not supported yet"),
+         "endpoint.params.post_id", "'posts', which the config"),
+        ({"path": "posts/comments",
+          "params": {"post_id": {"type": "resolve", "resource": "w", "field": "id"}}},
+         "endpoint.params.post_id", "must be bound in endpoint.path"),
         ({"path": "p", "params": {"x": {"a": 1}}}, "endpoint.params.x", "must be a value"),
     ],
 )
