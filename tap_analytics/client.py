@@ -5,7 +5,7 @@ Every stream of a run is a subclass of `AnalyticsStream` made from its resolved
 behaviour. One page is three steps -- `build_request` (pure), `send` (I/O with retries,
 401 renewal and the shared rate gate), `parse_page` (pure) -- and everything else lives
 in its own room: the page loop (`fetch`), the record path (`records`), resumable paging
-state (`resume`).
+state (`resume`), the incremental range and its backfill windows (`backfill`).
 
 The SDK keeps what it does well (catalog and selection, STATE bookkeeping, stream maps,
 flattening, the record loop); three of its per-record steps are replaced because they
@@ -24,10 +24,11 @@ apply; bookmarks are always kept per page. Those hooks are `records.RecordPath`'
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import threading
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cache, cached_property
 from importlib import resources
@@ -39,22 +40,25 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_analytics import resume
+from tap_analytics.backfill import IncrementalSync, PlannedRequest
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
 from tap_analytics.fetch import (
     END_OF_DATA_STATUSES,
+    FetchedPage,
     PageReader,
+    PageSource,
     PageWalk,
     ParsedPage,
     Progress,
     RecentKeys,
 )
-from tap_analytics.instants import cursor_order
-from tap_analytics.paging import PageRequest
+from tap_analytics.paging import PageRequest, Paginator
 from tap_analytics.paging.http import RequestPlan, request_template
 from tap_analytics.records import RecordPath, RecordShaper, record_line_tail
 from tap_analytics.sending import RequestSender
 from tap_analytics.templates import expand
+from tap_analytics.windows import CursorRange
 
 #: A stream with more pages than this is taken for a server that never stops paging.
 DEFAULT_MAX_PAGES = 1_000_000
@@ -63,7 +67,7 @@ DEFAULT_MAX_PAGES = 1_000_000
 DEDUPE_PAGES = 8
 
 
-class AnalyticsStream(RecordPath, RequestSender):
+class AnalyticsStream(IncrementalSync, RecordPath, RequestSender):
     """One API resource, configured entirely by its `ResourceSpec`."""
 
     # --- declarations of a built-in resource (see tap_analytics.streams) -------------
@@ -134,6 +138,7 @@ class AnalyticsStream(RecordPath, RequestSender):
             replication_key=spec.replication_key,
             url=self.url,
             logger=self.logger,
+            incremental=spec.incremental,
         )
         #: The end of every RECORD line of the current page (its time_extracted).
         self._record_tail = b""
@@ -169,29 +174,37 @@ class AnalyticsStream(RecordPath, RequestSender):
 
     # --- one page: build, send, parse ---------------------------------------------
 
-    def request_values(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
+    def request_values(
+        self, context: Mapping[str, Any] | None, span: CursorRange | None = None
+    ) -> dict[str, Any]:
         """What the placeholders of this stream's request templates stand for: the
-        incremental range (dlt's `{incremental.start_value}` and its siblings)."""
+        incremental range (dlt's `{incremental.start_value}` and its siblings) -- the
+        sync's (`cursor_range`), or one window's."""
         incremental = self.spec.incremental
         if incremental is None:
             return {}
-        start = self.starting_value(context)
+        span = span or self.cursor_range(context)
         return {
-            "incremental.start_value": start,
-            "incremental.last_value": start,
+            "incremental.start_value": span.start,
+            "incremental.last_value": span.start,
             "incremental.initial_value": incremental.initial_value,
-            "incremental.end_value": None,
+            "incremental.end_value": span.end,
         }
 
-    def base_params(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Query parameters every page of this sync carries."""
-        values = self.request_values(context)
-        params: dict[str, Any] = expand(self.spec.params, values)
+    def base_params(
+        self, context: Mapping[str, Any] | None, span: CursorRange | None = None
+    ) -> dict[str, Any]:
+        """Query parameters every page of this sync (or window) carries: `start_param`
+        and `end_param` send the range's edges; a parameter that is one placeholder alone
+        keeps its value's type, so an unset end (None) sends no parameter at all."""
+        values = self.request_values(context, span)
+        params: dict[str, Any] = expand(self.spec.params, values, preserve_type=True)
         incremental = self.spec.incremental
-        if incremental and incremental.start_param:
-            start = values["incremental.start_value"]
-            if start is not None:
-                params[incremental.start_param] = start
+        if incremental:
+            for name, key in ((incremental.start_param, "start"), (incremental.end_param, "end")):
+                value = values[f"incremental.{key}_value"]
+                if name and value is not None:
+                    params[name] = value
         return params
 
     def request_plan(self, values: Mapping[str, Any]) -> RequestPlan:
@@ -216,8 +229,10 @@ class AnalyticsStream(RecordPath, RequestSender):
 
     def build_request(self, params: Mapping[str, Any] | PageRequest) -> requests.PreparedRequest:
         """One page's request: the plan with its query parameters, body (a copy of
-        `endpoint.json` with the paginator's body values, or `endpoint.data`) or next URL."""
-        return self._plan.page(params)
+        `endpoint.json` with the paginator's body values, or `endpoint.data`) or next URL.
+        A window's request carries the window's plan (see `backfill`)."""
+        plan = params.plan if isinstance(params, PlannedRequest) else None
+        return (plan or self._plan).page(params)
 
     def parse_page(self, response: requests.Response) -> ParsedPage:
         """`(records, total)` of one response, with the body and headers its paginator
@@ -264,8 +279,7 @@ class AnalyticsStream(RecordPath, RequestSender):
         paginator = self.spec.paginator.new()
         shaper = self.shaper
         shaper.latest = None
-        start = self.starting_value(context)
-        shaper.start_order = None if start is None else cursor_order(start)
+        span = self.cursor_range(context)
         outcome, latest = resume.resume(
             self.stream_state, paginator, rerun_done=self.spec.write_disposition == "replace"
         )
@@ -283,25 +297,53 @@ class AnalyticsStream(RecordPath, RequestSender):
             if self.replication_key:
                 shaper.latest = latest
         progress = Progress(self.name, self.logger, lambda: (self.requests_made, self.retries_made))
-        walk = PageWalk(
-            self,
+        windows = self._windows(span)
+        if windows is None:
+            shaper.take_range(span)
+            walk = self._walk(self, paginator, self.base_params(context), self._checkpoint)
+            yield from self._emit(walk, progress)
+        else:
+            yield from self._emit_windows(windows, paginator, progress)
+        self._mark_done()
+        progress.done()
+
+    def _walk(
+        self,
+        source: PageSource,
+        paginator: Paginator,
+        base: Mapping[str, Any],
+        before_page: Callable[[Mapping[str, Any]], None],
+    ) -> PageWalk:
+        return PageWalk(
+            source,
             paginator,
-            self.base_params(context),
+            base,
             window=self.run.concurrency,
             speculative=bool(self.config.get("speculative_paging")),
             max_pages=int(self.config.get("max_pages_per_stream") or DEFAULT_MAX_PAGES),
-            before_page=self._checkpoint,
+            before_page=before_page,
         )
+
+    def _emit(self, pages: Iterable[FetchedPage], progress: Progress) -> Iterator[dict[str, Any]]:
+        """The records of `pages` (each once), the bookmark moved after every page; stops
+        early once the records pass the range in the API's declared `row_order`."""
         recent = RecentKeys(DEDUPE_PAGES)
-        with self.get_http_request_counter() as counter:
+        walk = iter(pages)
+        with self.get_http_request_counter() as counter, contextlib.ExitStack() as stack:
+            if isinstance(walk, Generator):
+                stack.callback(walk.close)  # an early stop ends the walk's requests in flight
             for page in walk:
                 counter.increment()
                 self._record_tail = record_line_tail(datetime.now(UTC), self._stream_version)
                 yield from recent.unseen(page, self.logger, self.name)
                 self._advance_bookmark()
                 progress.update(len(page.records))
-        self._mark_done()
-        progress.done()
+                if self.shaper.out_of_range:
+                    self.logger.info(
+                        "%s: a record lies past the range in the declared row_order: no more "
+                        "pages needed", self.name,
+                    )
+                    return
 
     def _checkpoint(self, params: Mapping[str, Any]) -> None:
         """Emit STATE naming the page about to be read: every record before it has
@@ -326,20 +368,6 @@ class AnalyticsStream(RecordPath, RequestSender):
         latest = self.shaper.latest
         if latest is not None and self.replication_key:
             resume.progress_bookmark(self.stream_state, self.replication_key, latest[1])
-
-    # --- records --------------------------------------------------------------------
-
-    def starting_value(self, context: Mapping[str, Any] | None) -> Any:
-        """The bookmark, or the later of `start_date` and `incremental.initial_value`."""
-        if not self.replication_key:
-            return None
-        value = self.get_starting_replication_key_value(context)
-        initial = self.spec.incremental.initial_value if self.spec.incremental else None
-        if initial is None:
-            return value
-        if value is None:
-            return initial
-        return value if cursor_order(value) >= cursor_order(initial) else initial
 
 @cache
 def _schema_text(schema_file: str) -> str:

@@ -25,12 +25,15 @@ class Probe(Protocol):
 
     def send(self, params: Mapping[str, Any]) -> requests.Response: ...
 
+    def base_params(self, context: Mapping[str, Any] | None) -> dict[str, Any]: ...
+
     def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]: ...
 
 
 def infer_schema(probe: Probe, spec: ResourceSpec) -> dict[str, Any]:
     """Fetch the resource's first page and describe its records."""
-    response = probe.send({**spec.params, **spec.paginator.new().params()})
+    # The sync's own first request: its params' placeholders filled, its start sent.
+    response = probe.send({**probe.base_params(None), **spec.paginator.new().params()})
     records, _ = probe.parse_page(response)
     if not records:
         logger.warning(
