@@ -108,24 +108,26 @@ class CursorRange:
     end_closed: bool = False
 
     def within(self, start: Any, end: Any) -> CursorRange:
-        """This range cut to `[start, end)` too (a run restricted to one window): a
-        bound that narrows the range brings its own edge, closed start and open end."""
+        """This range cut to one window too (a run restricted to it): `[start, end)`, or
+        `(start, end]` when this range's start is open (see `windows`)."""
         narrowed = self
         if start is not None and (self.start is None or cursor_order(start) > cursor_order(self.start)):
-            narrowed = replace(narrowed, start=start, start_open=False)
+            narrowed = replace(narrowed, start=start)
         if end is not None and (self.end is None or cursor_order(end) < cursor_order(self.end)):
-            narrowed = replace(narrowed, end=end, end_closed=False)
+            narrowed = replace(narrowed, end=end, end_closed=self.start_open)
         return narrowed
 
     def resumed_at(self, start: Any) -> CursorRange:
-        """The rest of this range from `start` on (windows before it are done)."""
-        return replace(self, start=start, start_open=False)
+        """The rest of this range from `start` on, the end of a window already synced."""
+        return replace(self, start=start)
 
     def windows(self, window: Duration | decimal.Decimal, now: datetime) -> Iterator[CursorRange]:
-        """This range cut into consecutive windows: inner edges are closed at the start and
-        open at the end, so every value falls in exactly one; the outer edges are this
-        range's. Without an end, date-times are cut up to `now` and the last window stays
-        open-ended (a record stamped after the tap's clock is not left for later)."""
+        """This range cut into consecutive windows, so every value falls in exactly one:
+        `[a, b)` pieces, or `(a, b]` when the start is open (an API whose start parameter is
+        exclusive, such as `id_after`, then never misses the record at a cut); the last
+        window keeps this range's end edge. Without an end, date-times are cut up to `now`
+        and the last window stays open-ended (a record stamped after the tap's clock is not
+        left for later)."""
         if self.start is None:
             raise ValueError("a window needs a start: set initial_value or start_date")
         low = as_bound(self.start)
@@ -146,7 +148,7 @@ class CursorRange:
             yield CursorRange(
                 start=self.start if first else render(current[0], self.start),
                 end=self.end if last else render(current[1], self.start),
-                start_open=self.start_open and first,
-                end_closed=self.end_closed and last,
+                start_open=self.start_open,
+                end_closed=self.end_closed if last else self.start_open,
             )
             current = following

@@ -202,22 +202,33 @@ def test_a_date_stays_a_date_at_midnight() -> None:
 
 
 def test_a_run_window_narrows_the_range_with_its_own_edges() -> None:
-    span = CursorRange("2024-01-01", "2024-06-01", start_open=True, end_closed=True)
-    narrowed = span.within("2024-02-01", "2024-03-01")
-    assert narrowed == CursorRange("2024-02-01", "2024-03-01", start_open=False, end_closed=False)
+    span = CursorRange("2024-01-01", "2024-06-01", end_closed=True)
+    assert span.within("2024-02-01", "2024-03-01") == CursorRange("2024-02-01", "2024-03-01")
     assert span.within("2023-01-01", "2025-01-01") == span  # a wider window changes nothing
     assert CursorRange().within(None, 10) == CursorRange(None, 10)
+    # An exclusive start (an API's `id_after`): the run's window is (start, end].
+    exclusive = CursorRange(0, 1000, start_open=True)
+    assert exclusive.within(100, 200) == CursorRange(100, 200, start_open=True, end_closed=True)
 
 
 def test_windows_keep_the_outer_edges_and_render_like_the_start() -> None:
-    span = CursorRange("2024-03-01T00:00:00Z", "2024-03-03T12:00:00Z", start_open=True, end_closed=True)
+    span = CursorRange("2024-03-01T00:00:00Z", "2024-03-03T12:00:00Z", end_closed=True)
     windows = list(span.windows(Duration.parse("P1D"), T0))
     assert [(w.start, w.end) for w in windows] == [
         ("2024-03-01T00:00:00Z", "2024-03-02T00:00:00Z"),
         ("2024-03-02T00:00:00Z", "2024-03-03T00:00:00Z"),
         ("2024-03-03T00:00:00Z", "2024-03-03T12:00:00Z"),
     ]
-    assert [(w.start_open, w.end_closed) for w in windows] == [(True, False), (False, False), (False, True)]
+    assert [(w.start_open, w.end_closed) for w in windows] == [(False, False), (False, False), (False, True)]
+
+
+def test_an_open_start_makes_every_window_open_at_its_start() -> None:
+    """`(a, b]` pieces: with an exclusive start parameter each window's request excludes its
+    start, which the window before included."""
+    windows = list(CursorRange(0, 25, start_open=True).windows(parse_window(10), T0))
+    assert windows == [
+        CursorRange(0, 10, True, True), CursorRange(10, 20, True, True), CursorRange(20, 25, True, False),
+    ]
 
 
 def test_without_an_end_dates_are_cut_up_to_now_and_the_last_window_stays_open() -> None:
