@@ -1,16 +1,19 @@
 # The two commands a newcomer needs:
 #   make demo   the main job: sandbox API -> meltano run (every seed API) -> embedded PostgreSQL
 #   make test   the whole test suite (what CI runs: .ci/run calls `make test`)
-.PHONY: setup demo test lint unit fuzz e2e catalogs readme bench clean
+.PHONY: setup dagster demo test lint unit fuzz e2e catalogs readme bench clean
 
 setup:  ## create .venv (tap + tools), .venv-meltano and the Meltano plugins
 	bash scripts/setup.sh
+
+dagster:  ## setup, plus .venv-dagster for the backfill example (orchestrate/README.md)
+	bash scripts/setup.sh --with-dagster
 
 demo: setup
 	bash scripts/demo.sh
 
 lint: setup
-	.venv/bin/ruff check tap_analytics tests sandbox benchmarks scripts
+	.venv/bin/ruff check tap_analytics tests sandbox benchmarks scripts orchestrate
 	.venv/bin/mypy
 
 test: lint
@@ -35,4 +38,4 @@ e2e: setup  ## the Meltano + PostgreSQL end-to-end tests only
 	.venv/bin/python -m pytest -q -p no:cacheprovider tests/e2e
 
 clean:
-	rm -rf .venv .venv-meltano .meltano .demo output
+	rm -rf .venv .venv-meltano .venv-dagster .meltano .demo output

@@ -3,9 +3,18 @@
 #   .venv          the tap (editable) + test and lint tools + pgserver/psycopg for the embedded PostgreSQL
 #   .venv-meltano  Meltano itself (kept apart: its pins must not constrain the tap's)
 #   .meltano/      the plugins of meltano.yml (`meltano install`: tap-analytics, target-postgres)
+#   .venv-dagster  only with --with-dagster: Dagster for the backfill example (orchestrate/), apart too
 # Idempotent and cheap to rerun: a stamp of the inputs skips work already done. Used by `make setup`,
-# `make demo` and the e2e tests' session fixture. Set PYTHON to choose the interpreter.
+# `make demo`, `make dagster` and the e2e tests' session fixtures. Set PYTHON to choose the interpreter.
 set -euo pipefail
+
+WITH_DAGSTER=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-dagster) WITH_DAGSTER=1 ;;
+    *) printf '[setup] unknown option %s (known: --with-dagster)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -42,6 +51,24 @@ exec 9>.meltano/.setup.lock
 flock 9  # the demo and a test session may both call this at once
 : >"$LOG"
 
+# Dagster (orchestrate/) in its own venv, with the tap's package but none of its dependencies: the job
+# imports only tap_analytics.windows (standard library) and runs everything else through Meltano.
+setup_dagster() {
+  local stamp_file=.meltano/.setup-dagster-stamp stamp
+  stamp="$({ cat orchestrate/requirements.txt; echo "$PY"; } | sha256sum | cut -c1-16)"
+  if [[ -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp" && -x .venv-dagster/bin/dagster ]]; then
+    log ".venv-dagster up to date"
+    return 0
+  fi
+  log "installing Dagster into .venv-dagster (orchestrate/requirements.txt)"
+  [[ -x .venv-dagster/bin/python ]] || "$PY" -m venv .venv-dagster
+  quiet .venv-dagster/bin/python -m pip install -r orchestrate/requirements.txt \
+    || die "pip install of Dagster failed"
+  quiet .venv-dagster/bin/python -m pip install --no-deps -e . \
+    || die "pip install of the tap's package into .venv-dagster failed"
+  echo "$stamp" >"$stamp_file"
+}
+
 STAMP_FILE=.meltano/.setup-stamp
 STAMP="$(stamp_of)"
 if [[ -f "$STAMP_FILE" && "$(cat "$STAMP_FILE")" == "$STAMP" \
@@ -49,6 +76,10 @@ if [[ -f "$STAMP_FILE" && "$(cat "$STAMP_FILE")" == "$STAMP" \
       && -x .meltano/extractors/tap-analytics/venv/bin/tap-analytics \
       && -x .meltano/loaders/target-postgres/venv/bin/target-postgres ]]; then
   log "environments up to date (rm $STAMP_FILE to force a reinstall)"
+  if (( WITH_DAGSTER )); then
+    PY="$(find_python)" || die "Python 3.11+ not found (set PYTHON=/path/to/python3.11)"
+    setup_dagster
+  fi
   exit 0
 fi
 
@@ -76,4 +107,7 @@ quiet .venv-meltano/bin/meltano install \
   || die "meltano install failed; details: .meltano/setup.log"
 
 echo "$STAMP" >"$STAMP_FILE"
+if (( WITH_DAGSTER )); then
+  setup_dagster
+fi
 log "done: .venv, .venv-meltano and .meltano/ are ready"

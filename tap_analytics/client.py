@@ -5,7 +5,7 @@ Every stream of a run is a subclass of `AnalyticsStream` made from its resolved
 behaviour. One page is three steps -- `build_request` (pure), `send` (I/O with retries,
 401 renewal and the shared rate gate), `parse_page` (pure) -- and everything else lives
 in its own room: the page loop (`fetch`), the record path (`records`), resumable paging
-state (`resume`).
+state (`resume`), the incremental range and its backfill windows (`backfill`).
 
 The SDK keeps what it does well (catalog and selection, STATE bookkeeping, stream maps,
 flattening, the record loop); three of its per-record steps are replaced because they
@@ -26,10 +26,11 @@ bookmarks are always kept per page. Those hooks are `records.RecordPath`'s and
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import threading
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cache, cached_property
 from importlib import resources
@@ -41,23 +42,26 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
 from tap_analytics import resume
+from tap_analytics.backfill import IncrementalSync
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
 from tap_analytics.dependents import Dependents
 from tap_analytics.fetch import (
     END_OF_DATA_STATUSES,
+    FetchedPage,
     PageReader,
+    PageSource,
     PageWalk,
     ParsedPage,
     Progress,
     RecentKeys,
 )
-from tap_analytics.instants import cursor_order
-from tap_analytics.paging import PageRequest
+from tap_analytics.paging import PageRequest, Paginator
 from tap_analytics.paging.http import RequestPlan, request_template
 from tap_analytics.records import RecordPath, RecordShaper, record_line_tail
 from tap_analytics.sending import RequestSender
 from tap_analytics.templates import expand
+from tap_analytics.windows import CursorRange
 
 #: A stream with more pages than this is taken for a server that never stops paging.
 DEFAULT_MAX_PAGES = 1_000_000
@@ -66,7 +70,7 @@ DEFAULT_MAX_PAGES = 1_000_000
 DEDUPE_PAGES = 8
 
 
-class AnalyticsStream(RecordPath, Dependents, RequestSender):
+class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
     """One API resource, configured entirely by its `ResourceSpec`."""
 
     # --- declarations of a built-in resource (see tap_analytics.streams) -------------
@@ -137,6 +141,7 @@ class AnalyticsStream(RecordPath, Dependents, RequestSender):
             replication_key=spec.replication_key,
             url=self.url,
             logger=self.logger,
+            incremental=spec.incremental,
         )
         #: The end of every RECORD line of the current page (its time_extracted).
         self._record_tail = b""
@@ -176,32 +181,41 @@ class AnalyticsStream(RecordPath, Dependents, RequestSender):
 
     # --- one page: build, send, parse ---------------------------------------------
 
-    def request_values(self, context: Mapping[str, Any] | None) -> dict[str, Any]:
+    def request_values(
+        self, context: Mapping[str, Any] | None, span: CursorRange | None = None
+    ) -> dict[str, Any]:
         """What the placeholders of this stream's request templates stand for: the
-        incremental range (dlt's `{incremental.start_value}` and its siblings)."""
+        incremental range (dlt's `{incremental.start_value}` and its siblings) -- the
+        sync's (`cursor_range`), or one window's."""
         incremental = self.spec.incremental
         if incremental is None:
             return {}
-        start = self.starting_value(context)
+        span = span or self.cursor_range(context)
         return {
-            "incremental.start_value": start,
-            "incremental.last_value": start,
+            "incremental.start_value": span.start,
+            "incremental.last_value": span.start,
             "incremental.initial_value": incremental.initial_value,
-            "incremental.end_value": None,
+            "incremental.end_value": span.end,
         }
 
     def base_params(
-        self, context: Mapping[str, Any] | None, values: Mapping[str, Any] | None = None
+        self,
+        context: Mapping[str, Any] | None,
+        span: CursorRange | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Query parameters every page of this sync carries (of a child's walk: `values`
-        holds its parent's fields too)."""
-        values = self.request_values(context) if values is None else values
-        params: dict[str, Any] = expand(self.spec.params, values)
+        """Query parameters every page of this sync (or window) carries: `start_param`
+        and `end_param` send the range's edges; a parameter that is one placeholder alone
+        keeps its value's type, so an unset end (None) sends no parameter at all. Of a
+        child's walk, `values` holds its parent's fields too."""
+        values = self.request_values(context, span) if values is None else values
+        params: dict[str, Any] = expand(self.spec.params, values, preserve_type=True)
         incremental = self.spec.incremental
-        if incremental and incremental.start_param:
-            start = values["incremental.start_value"]
-            if start is not None:
-                params[incremental.start_param] = start
+        if incremental:
+            for name, key in ((incremental.start_param, "start"), (incremental.end_param, "end")):
+                value = values[f"incremental.{key}_value"]
+                if name and value is not None:
+                    params[name] = value
         return params
 
     def request_plan(self, values: Mapping[str, Any]) -> RequestPlan:
@@ -227,9 +241,9 @@ class AnalyticsStream(RecordPath, Dependents, RequestSender):
     def build_request(
         self, params: Mapping[str, Any] | PageRequest, plan: RequestPlan | None = None
     ) -> requests.PreparedRequest:
-        """One page's request: the plan (the stream's, or a child walk's own) with its query
-        parameters, body (a copy of `endpoint.json` with the paginator's body values, or
-        `endpoint.data`) or next URL."""
+        """One page's request: the plan (the stream's, or a window's or a child walk's
+        own) with its query parameters, body (a copy of `endpoint.json` with the
+        paginator's body values, or `endpoint.data`) or next URL."""
         return (plan or self._plan).page(params)
 
     def parse_page(self, response: requests.Response) -> ParsedPage:
@@ -277,8 +291,7 @@ class AnalyticsStream(RecordPath, Dependents, RequestSender):
         paginator = self.spec.paginator.new()
         shaper = self.shaper
         shaper.latest = None
-        start = self.starting_value(context)
-        shaper.start_order = None if start is None else cursor_order(start)
+        span = self.cursor_range(context)
         outcome, latest = resume.resume(
             self.stream_state, paginator, rerun_done=self.spec.write_disposition == "replace"
         )
@@ -295,30 +308,30 @@ class AnalyticsStream(RecordPath, Dependents, RequestSender):
             )
             if self.replication_key:
                 shaper.latest = latest
-        parent = bool(self.dependents)
-        if parent:
+        if self.dependents:
             self.begin_children(resumed=outcome is resume.Resume.RESUMED)
         progress = Progress(self.name, self.logger, lambda: (self.requests_made, self.retries_made))
-        walk = PageWalk(
-            self, paginator, self.base_params(context), before_page=self._checkpoint,
-            **self.walk_options(),
-        )
-        recent = self.recent_keys()
-        with self.get_http_request_counter() as counter:
-            for page in walk:
-                counter.increment()
-                self._record_tail = record_line_tail(datetime.now(UTC), self._stream_version)
-                rows = recent.unseen(page, self.logger, self.name)
-                yield from self.parent_rows(rows) if parent else rows
-                self._advance_bookmark()
-                progress.update(len(page.records))
-                if parent:  # before the checkpoint of the next page: it covers them
-                    self.drive_children()
+        windows = self._windows(span)
+        if windows is None:
+            shaper.take_range(span)
+            walk = self._walk(self, paginator, self.base_params(context), self._checkpoint)
+            yield from self._emit(walk, progress)
+        else:
+            yield from self._emit_windows(windows, paginator, progress)
         self._mark_done()
         progress.done()
 
+    def _walk(
+        self,
+        source: PageSource,
+        paginator: Paginator,
+        base: Mapping[str, Any],
+        before_page: Callable[[Mapping[str, Any]], None],
+    ) -> PageWalk:
+        return PageWalk(source, paginator, base, before_page=before_page, **self.walk_options())
+
     def walk_options(self) -> dict[str, Any]:
-        """How this stream's page walks (a child's: one per parent) fetch."""
+        """How this stream's page walks (a window's, a child's: one per parent) fetch."""
         return {
             "window": self.run.concurrency,
             "speculative": bool(self.config.get("speculative_paging")),
@@ -328,6 +341,32 @@ class AnalyticsStream(RecordPath, Dependents, RequestSender):
     def recent_keys(self) -> RecentKeys:
         """The repeated-record check of one walk."""
         return RecentKeys(DEDUPE_PAGES)
+
+    def _emit(self, pages: Iterable[FetchedPage], progress: Progress) -> Iterator[dict[str, Any]]:
+        """The records of `pages` (each once), the bookmark moved after every page; stops
+        early once the records pass the range in the API's declared `row_order`. A
+        parent's children are read after each page, before the next checkpoint covers it."""
+        recent = self.recent_keys()
+        parent = bool(self.dependents)
+        walk = iter(pages)
+        with self.get_http_request_counter() as counter, contextlib.ExitStack() as stack:
+            if isinstance(walk, Generator):
+                stack.callback(walk.close)  # an early stop ends the walk's requests in flight
+            for page in walk:
+                counter.increment()
+                self._record_tail = record_line_tail(datetime.now(UTC), self._stream_version)
+                rows = recent.unseen(page, self.logger, self.name)
+                yield from self.parent_rows(rows) if parent else rows
+                self._advance_bookmark()
+                progress.update(len(page.records))
+                if parent:
+                    self.drive_children()
+                if self.shaper.out_of_range:
+                    self.logger.info(
+                        "%s: a record lies past the range in the declared row_order: no more "
+                        "pages needed", self.name,
+                    )
+                    return
 
     def _checkpoint(self, params: Mapping[str, Any]) -> None:
         """Emit STATE naming the page about to be read: every record before it has
@@ -359,19 +398,6 @@ class AnalyticsStream(RecordPath, Dependents, RequestSender):
             resume.progress_bookmark(self.stream_state, self.replication_key, latest[1])
             self.state_manager.is_flushed = False
 
-    # --- records --------------------------------------------------------------------
-
-    def starting_value(self, context: Mapping[str, Any] | None) -> Any:
-        """The bookmark, or the later of `start_date` and `incremental.initial_value`."""
-        if not self.replication_key:
-            return None
-        value = self.get_starting_replication_key_value(context)
-        initial = self.spec.incremental.initial_value if self.spec.incremental else None
-        if initial is None:
-            return value
-        if value is None:
-            return initial
-        return value if cursor_order(value) >= cursor_order(initial) else initial
 
 @cache
 def _schema_text(schema_file: str) -> str:

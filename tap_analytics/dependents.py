@@ -44,10 +44,11 @@ from tap_analytics import resume
 from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.fanout import fan_out
-from tap_analytics.fetch import PageWalk, ParsedPage, Progress
+from tap_analytics.fetch import PageWalk, ParsedPage, PlannedSource, Progress
 from tap_analytics.instants import cursor_order
 from tap_analytics.records import record_line_tail
 from tap_analytics.selectors import MISSING, value_at
+from tap_analytics.windows import CursorRange
 
 if TYPE_CHECKING:
     from tap_analytics.context import RunContext
@@ -88,13 +89,20 @@ class Dependents(Stream):
 
     if TYPE_CHECKING:  # the base stream's (declared only: no stub may shadow them)
 
-        def request_values(self, context: Mapping[str, Any] | None) -> dict[str, Any]: ...
+        def request_values(
+            self, context: Mapping[str, Any] | None, span: CursorRange | None = None
+        ) -> dict[str, Any]: ...
 
         def request_plan(self, values: Mapping[str, Any]) -> RequestPlan: ...
 
         def base_params(
-            self, context: Mapping[str, Any] | None, values: Mapping[str, Any] | None = None
+            self,
+            context: Mapping[str, Any] | None,
+            span: CursorRange | None = None,
+            values: Mapping[str, Any] | None = None,
         ) -> dict[str, Any]: ...
+
+        def cursor_range(self, context: Mapping[str, Any] | None) -> CursorRange: ...
 
         def send(
             self, params: Mapping[str, Any] | PageRequest, plan: RequestPlan | None = None
@@ -108,8 +116,6 @@ class Dependents(Stream):
 
         def http_error(self, response: requests.Response) -> TapAnalyticsError: ...
 
-        def starting_value(self, context: Mapping[str, Any] | None) -> Any: ...
-
         def _advance_bookmark(self) -> None: ...
 
         def walk_options(self) -> dict[str, Any]: ...
@@ -118,6 +124,9 @@ class Dependents(Stream):
 
         requests_made: int
         retries_made: int
+
+        @property
+        def url_base(self) -> str: ...
 
     # --- the parent's side ------------------------------------------------------------
 
@@ -224,7 +233,7 @@ class Dependents(Stream):
         for row in parent.sample_rows[:MAX_PROBED_PARENTS]:
             record = self.parent_record(row, parent)
             filled = {**values, **record.values}
-            params = {**self.base_params(None, filled), **self.spec.paginator.new().params()}
+            params = {**self.base_params(None, values=filled), **self.spec.paginator.new().params()}
             try:
                 response = self.send(params, self.request_plan(filled))
             except TapAnalyticsError as exc:  # e.g. a deleted parent: try the next one
@@ -284,8 +293,7 @@ class Dependents(Stream):
                 self._write_activate_version_message(self._stream_version)
         shaper = self.shaper
         shaper.latest = None
-        start = self.starting_value(None)
-        shaper.start_order = None if start is None else cursor_order(start)
+        shaper.take_range(self.cursor_range(None))
         saved = self.stream_state.get(resume.PAGING_STATE_KEY)
         latest = saved.get(resume.RESUME_CURSOR_KEY) if resumed and isinstance(saved, Mapping) else None
         if latest is not None and self.replication_key:
@@ -317,7 +325,7 @@ class Dependents(Stream):
         filled = {**values, **parent.values}
         source = _ChildSource(self, self.request_plan(filled), parent, self._walk_logger or self.logger)
         walk = PageWalk(
-            source, self.spec.paginator.new(), self.base_params(None, filled),
+            source, self.spec.paginator.new(), self.base_params(None, values=filled),
             before_page=_no_checkpoint, **self.walk_options(),
         )
         recent = self.recent_keys()
@@ -358,31 +366,20 @@ class Dependents(Stream):
             self.progress.update(emitted)
 
 
-class _ChildSource:
-    """What one child walk sends through: the child stream with this parent's request plan
-    (`fetch.PageSource`)."""
+class _ChildSource(PlannedSource):
+    """What one child walk sends through: the child stream with this parent's request plan."""
 
     def __init__(
         self, stream: Dependents, plan: RequestPlan, parent: ParentRecord,
         logger: logging.Logger,
     ) -> None:
-        self.stream = stream
-        self.plan = plan
+        super().__init__(stream, plan)
         self.parent = parent
-        self.name = stream.name
-        self.logger = logger
+        self._logger = logger
 
-    def send(self, params: Mapping[str, Any] | PageRequest) -> requests.Response:
-        return self.stream.send(params, self.plan)
-
-    def parse_page(self, response: requests.Response) -> ParsedPage:
-        return self.stream.parse_page(response)
-
-    def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None:
-        return self.stream.page_keys(records)
-
-    def response_action(self, response: requests.Response) -> int | None:
-        return self.stream.response_action(response)
+    @property
+    def logger(self) -> logging.Logger:
+        return self._logger
 
     def http_error(self, response: requests.Response) -> TapAnalyticsError:
         """The stream's error, naming the parent; for a parent whose children are gone,

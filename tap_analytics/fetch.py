@@ -23,7 +23,7 @@ from tap_analytics.config import ResourceSpec
 from tap_analytics.config.responses import matching_action
 from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.paging import Page, PageRequest, Paginator, PagingError
-from tap_analytics.paging.http import decode_json
+from tap_analytics.paging.http import RequestPlan, decode_json
 from tap_analytics.selectors import find_records_path, read_total, select_records
 
 #: A page with this many times more records than asked for (and over the floor) is
@@ -57,6 +57,44 @@ class PageSource(Protocol):
     def response_action(self, response: requests.Response) -> int | None: ...
 
     def http_error(self, response: requests.Response) -> TapAnalyticsError: ...
+
+
+class PlanSender(PageSource, Protocol):
+    """A stream able to send a page on another request plan than its own."""
+
+    def send(
+        self, params: Mapping[str, Any] | PageRequest, plan: RequestPlan | None = None
+    ) -> requests.Response: ...
+
+
+class PlannedSource:
+    """The stream as the page source of one walk whose requests follow `plan` (a backfill
+    window's, a parent's children's): the stream's one HTTP policy, another URL, headers
+    and body."""
+
+    def __init__(self, stream: PlanSender, plan: RequestPlan) -> None:
+        self.stream = stream
+        self.plan = plan
+        self.name = stream.name
+
+    @property
+    def logger(self) -> logging.Logger:
+        return self.stream.logger
+
+    def send(self, params: Mapping[str, Any] | PageRequest) -> requests.Response:
+        return self.stream.send(params, self.plan)
+
+    def parse_page(self, response: requests.Response) -> ParsedPage:
+        return self.stream.parse_page(response)
+
+    def page_keys(self, records: list[dict[str, Any]]) -> list[Hashable] | None:
+        return self.stream.page_keys(records)
+
+    def response_action(self, response: requests.Response) -> int | None:
+        return self.stream.response_action(response)
+
+    def http_error(self, response: requests.Response) -> TapAnalyticsError:
+        return self.stream.http_error(response)
 
 
 class ParsedPage(tuple[list[dict[str, Any]], int | None]):

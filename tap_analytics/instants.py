@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import decimal
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -40,3 +40,42 @@ def cursor_order(value: Any) -> tuple[int, Any]:
         return (0, decimal.Decimal(text))
     moment = parse_datetime(text)
     return (1, moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
+
+
+def as_bound(value: Any) -> datetime | int | decimal.Decimal:
+    """A cursor value as a range bound windows can step from: an aware date-time or a number."""
+    kind, key = cursor_order(value)
+    if kind == 1:
+        return key  # type: ignore[no-any-return]
+    number: decimal.Decimal = key
+    return int(number) if number == number.to_integral_value() else number
+
+
+def render(bound: datetime | int | decimal.Decimal, like: Any) -> Any:
+    """A computed bound (a window's edge, a lagged start) in the shape of the cursor value
+    `like`: a date stays a date while the bound is a midnight, UTC is written `Z`, a
+    number given as text stays text; so APIs get back the format they were configured with."""
+    if isinstance(bound, datetime):
+        midnight = (bound.hour, bound.minute, bound.second, bound.microsecond) == (0, 0, 0, 0)
+        if isinstance(like, str) and DATE_ONLY.match(like) and midnight:
+            return bound.date().isoformat()
+        text = bound.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+    number: int | float = bound if isinstance(bound, int) else float(bound)
+    if isinstance(number, float) and number.is_integer() and isinstance(like, int):
+        number = int(number)
+    return str(number) if isinstance(like, str) else number
+
+
+def lagged(value: Any, lag: float) -> Any:
+    """`value` moved back by `lag`, as dlt's `lag`: seconds for a date-time, days for a
+    date (`2024-01-25`), units for a number; the result keeps the value's shape."""
+    bound = as_bound(value)
+    if isinstance(bound, datetime):
+        dated = isinstance(value, str) and DATE_ONLY.match(value)
+        return render(bound - (timedelta(days=lag) if dated else timedelta(seconds=lag)), value)
+    shifted = bound - (int(lag) if float(lag).is_integer() else decimal.Decimal(str(lag)))
+    return render(shifted, value)

@@ -2,12 +2,13 @@
 
 `RecordShaper.shape` is the stream's `post_process`: it checks the primary key, drops
 fields the schema does not declare, converts values only where nothing is lost (a
-number into a string field, a numeric string into a number field), filters records
-strictly older than the start value (inclusive, as Singer taps and dlt's closed range are:
-a row changed within the bookmark's second is never lost; the target's merge drops the
-repeat), and remembers the latest replication value it let through
--- which becomes the bookmark, never the clock. It runs once per record, so it does
-the least that keeps every record valid for its target.
+number into a string field, a numeric string into a number field), keeps only records
+whose replication value (a field, or a nested path) is in the sync's range -- its start
+inclusive by default, as Singer taps and dlt's closed range are: a row changed within the
+bookmark's second is never lost; the target's merge drops the repeat; its end exclusive
+-- and remembers the latest replication value it let through, which becomes the
+bookmark, never the clock. It runs once per record, so it does the least that keeps
+every record valid for its target.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.streams import Stream
 
 from tap_analytics import batches
+from tap_analytics.config import IncrementalSpec
 from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.instants import NUMBER, cursor_order
 from tap_analytics.output import SingerOutput
+from tap_analytics.selectors import MISSING, select
+from tap_analytics.windows import CursorRange
 
 _MISSING = object()
 
@@ -52,6 +56,7 @@ class RecordShaper:
         replication_key: str | None,
         url: str,
         logger: logging.Logger,
+        incremental: IncrementalSpec | None = None,
     ) -> None:
         self.name = name
         self.schema = schema
@@ -59,8 +64,23 @@ class RecordShaper:
         self.replication_key = replication_key
         self.url = url
         self.logger = logger
-        #: Records whose replication value sorts strictly before this are dropped (None: keep all).
+        #: The cursor's keys when it is nested (`meta.updated_at`); None: a top-level field.
+        self.cursor_parts = (
+            incremental.cursor_parts if incremental and len(incremental.cursor_parts) > 1 else None
+        )
+        self.on_missing = incremental.on_cursor_value_missing if incremental else "raise"
+        self.row_order = incremental.row_order if incremental else None
+        #: Records whose replication value sorts before this are dropped (None: keep all),
+        #: and those equal to it too when `start_open`.
         self.start_order: Any = None
+        self.start_open = False
+        #: Records whose replication value sorts after this are dropped (None: keep all),
+        #: and those equal to it too unless `end_closed`.
+        self.end_order: Any = None
+        self.end_closed = False
+        #: Set once a record lies beyond the range in the API's declared `row_order`:
+        #: every later record would too, so the walk may stop (dlt closes its pipe there).
+        self.out_of_range = False
         #: The latest replication value emitted so far, with its sort key.
         self.latest: tuple[tuple[int, Any], Any] | None = None
         self._reported_unknown: set[str] = set()
@@ -68,6 +88,21 @@ class RecordShaper:
         self._unknown_by_fields: dict[tuple[str, ...], tuple[str, ...]] = {}
         #: Record shapes (field names, value types) known to fit the schema as they are.
         self._fitting: set[tuple[tuple[str, ...], tuple[type, ...]]] = set()
+
+    def take_range(self, span: CursorRange) -> None:
+        """Let through only records whose replication value is in `span` from now on."""
+        self.start_order = None if span.start is None else cursor_order(span.start)
+        self.end_order = None if span.end is None else cursor_order(span.end)
+        self.start_open, self.end_closed = span.start_open, span.end_closed
+        self.out_of_range = False
+
+    def cursor_value(self, row: Mapping[str, Any]) -> Any:
+        """The record's replication value (None when it has none)."""
+        parts = self.cursor_parts
+        if parts is None:
+            return row.get(self.replication_key or "")
+        value = select(row, parts)
+        return None if value is MISSING else value
 
     def shape(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """The record as its target must see it, or None when it is older than the start."""
@@ -82,15 +117,9 @@ class RecordShaper:
         self._conform(row)
         cursor = self.replication_key
         if cursor:
-            value = row.get(cursor)
+            value = row.get(cursor) if self.cursor_parts is None else self.cursor_value(row)
             if value is None:
-                msg = (
-                    f"stream {self.name}: record {self.describe(row)} from "
-                    f"{redact_url(self.url)} has no {cursor!r} (its replication key); set "
-                    "endpoint.incremental.cursor_path to a field every record has, or "
-                    "remove incremental"
-                )
-                raise TapAnalyticsError(msg)
+                return self._without_cursor(row, cursor)
             try:
                 order = cursor_order(value)
             except ValueError:
@@ -101,12 +130,33 @@ class RecordShaper:
                 )
                 raise TapAnalyticsError(msg) from None
             start = self.start_order
-            if start is not None and order < start:  # inclusive: a record at the bookmark stays
+            # Inclusive by default: a record at the bookmark stays (the target's merge drops it).
+            if start is not None and (order < start or (self.start_open and order == start)):
+                self.out_of_range = self.out_of_range or self.row_order == "desc"
+                return None
+            end = self.end_order
+            if end is not None and (order > end or (order == end and not self.end_closed)):
+                self.out_of_range = self.out_of_range or self.row_order == "asc"
                 return None
             latest = self.latest
             if latest is None or order > latest[0]:
                 self.latest = (order, value)
         return row
+
+    def _without_cursor(self, row: dict[str, Any], cursor: str) -> dict[str, Any] | None:
+        """dlt's `on_cursor_value_missing`: `include` emits the record (the bookmark does
+        not move for it), `exclude` drops it, `raise` (the default) stops the sync."""
+        if self.on_missing == "include":
+            return row
+        if self.on_missing == "exclude":
+            return None
+        msg = (
+            f"stream {self.name}: record {self.describe(row)} from "
+            f"{redact_url(self.url)} has no {cursor!r} (its replication key); set "
+            "endpoint.incremental.cursor_path to a field every record has, set "
+            "on_cursor_value_missing to include or exclude such records, or remove incremental"
+        )
+        raise TapAnalyticsError(msg)
 
     def describe(self, row: Mapping[str, Any]) -> str:
         return ", ".join(f"{k}={row.get(k)!r}" for k in self.primary_key)

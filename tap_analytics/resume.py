@@ -1,8 +1,11 @@
-"""Resumable paging state: the `paging` entry of a stream's STATE, and its bookmark marker.
+"""Resumable paging state: the `paging` and `window` entries of a stream's STATE, and its
+bookmark marker.
 
 While a stream syncs, its STATE names the page about to be read (its parameters) and the
 latest replication value emitted before it, so a killed run resumes re-reading at most
-one page, its bookmark still covering what the killed run emitted. A stream finished by
+one page, its bookmark still covering what the killed run emitted. A windowed sync also
+names the window it is in once the windows before it are synced (`window.start`), so a
+killed backfill resumes at its window, not from the start of the range. A stream finished by
 an interrupted run is marked done, so the resumed run skips it; the marks go once every
 selected stream is done. These functions only read and write the state dicts; the
 stream decides when to emit a STATE message.
@@ -23,6 +26,9 @@ PAGING_STATE_KEY = "paging"
 DONE_MARK = "done"
 #: Beside the page's parameters: the latest replication value emitted before it.
 RESUME_CURSOR_KEY = "replication_key_value"
+#: Where a windowed sync keeps the window to resume at (`{"start": ..., replication_key_value}`).
+WINDOW_STATE_KEY = "window"
+WINDOW_START_KEY = "start"
 
 #: Where the SDK keeps a bookmark until the stream completes (then it becomes the
 #: stream's `replication_key_value`), and the note it carries.
@@ -68,8 +74,32 @@ def checkpoint(stream_state: dict[str, Any], params: Mapping[str, Any], latest: 
     stream_state[PAGING_STATE_KEY] = value
 
 
+def window_position(stream_state: Mapping[str, Any]) -> tuple[Any, tuple[tuple[int, Any], Any] | None] | None:
+    """Where an interrupted windowed sync resumes: the start of its window (every window
+    before it was synced whole), and the latest replication value emitted before it."""
+    saved = stream_state.get(WINDOW_STATE_KEY)
+    if not isinstance(saved, Mapping) or saved.get(WINDOW_START_KEY) is None:
+        return None
+    latest = saved.get(RESUME_CURSOR_KEY)
+    if latest is not None:
+        with contextlib.suppress(ValueError, TypeError):  # a hand-edited STATE
+            return saved[WINDOW_START_KEY], (cursor_order(latest), latest)
+    return saved[WINDOW_START_KEY], None
+
+
+def window_checkpoint(stream_state: dict[str, Any], start: Any, latest: Any) -> None:
+    """Every window before the one starting at `start` is synced: a resumed run starts
+    there, at its first page."""
+    value: dict[str, Any] = {WINDOW_START_KEY: start}
+    if latest is not None:
+        value[RESUME_CURSOR_KEY] = latest
+    stream_state[WINDOW_STATE_KEY] = value
+    stream_state.pop(PAGING_STATE_KEY, None)
+
+
 def mark_done(stream_state: dict[str, Any], selected: Iterable[dict[str, Any]]) -> None:
     """Mark this stream done; when every selected stream is, drop all the marks."""
+    stream_state.pop(WINDOW_STATE_KEY, None)
     stream_state[PAGING_STATE_KEY] = {DONE_MARK: True}
     states = list(selected)
     if all(s.get(PAGING_STATE_KEY) == {DONE_MARK: True} for s in states):

@@ -27,6 +27,8 @@ ERROR_HANDLER = th.ObjectType(
 )
 
 RESOURCE_ITEM = th.CustomType({"anyOf": [{"type": "string"}, {"type": "object"}]})
+#: A replication value bounding a run: a date-time (ISO 8601) or a number.
+WINDOW_BOUND = th.CustomType({"type": ["string", "number"]})
 
 RESOURCE_OPTIONS = (
     "Each entry is a name (\"posts\": the endpoint posts, or the built-in resource of that "
@@ -39,9 +41,12 @@ RESOURCE_OPTIONS = (
     "({type: offset, limit, offset_param, limit_param, total_path, maximum_offset} or "
     "{type: page_number, page_param, base_page, limit_param, limit, total_path (pages), "
     "maximum_page} or {type: single_page}); error_handler (retry_on_status_codes, "
-    "max_retries, backoff_factor, backoff); incremental ({cursor_path, "
-    "start_param, initial_value}: the replication key, the query parameter that sends the "
-    "bookmark, the first value)); primary_key (field or list, default id); "
+    "max_retries, backoff_factor, backoff); incremental (dlt's: cursor_path -- the "
+    "replication key, a field or a nested path such as meta.updated_at; start_param and "
+    "end_param, the query parameters sending the range; initial_value, end_value; "
+    "range_start, range_end (closed/open); lag; on_cursor_value_missing (raise, include, "
+    "exclude); row_order (asc, desc); and window, an ISO 8601 duration such as P30D or a "
+    "number, to sync the range in windows)); primary_key (field or list, default id); "
     "write_disposition (merge, append or replace); schema (JSON schema; inferred from the "
     "first page when a non-built-in resource has none). Unknown keys are errors."
 )
@@ -189,6 +194,27 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.DateTimeType,
         description="Earliest replication-key value synced by incremental resources "
         "without a bookmark.",
+    ),
+    th.Property(
+        "window_start",
+        WINDOW_BOUND,
+        description="Restrict this run to replication values >= this (a date-time, or a number "
+        "for numeric cursors) for every incremental resource: one window of a backfill that "
+        "several processes share, each with its own state id.",
+    ),
+    th.Property(
+        "window_end",
+        WINDOW_BOUND,
+        description="Restrict this run to replication values < this, for every incremental "
+        "resource (see window_start).",
+    ),
+    th.Property(
+        "max_concurrent_windows",
+        th.IntegerType,
+        default=1,
+        description="Windows of one stream (endpoint.incremental.window) fetched at once; each "
+        "waits whole in memory for its turn, and a killed run resumes at its window. 1: one at "
+        "a time, resumable at the page.",
     ),
     th.Property(
         "request_timeout",

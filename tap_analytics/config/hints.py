@@ -86,9 +86,9 @@ def fields_known_errors(
     if known is None:
         return []
     errors = []
-    if incremental and incremental.cursor_path not in known:
+    if incremental and incremental.cursor_field not in known:
         errors.append(
-            f"{where}.endpoint.incremental.cursor_path: {incremental.cursor_path!r} is not a "
+            f"{where}.endpoint.incremental.cursor_path: {incremental.cursor_field!r} is not a "
             "field of the resource's schema; name a date-time or number field it declares"
         )
     errors += [

@@ -52,24 +52,32 @@ ENDPOINT_KEYS = frozenset(
      "response_actions", "incremental", "auth", "headers", "error_handler"}
 )
 
-#: dlt's `IncrementalConfig` keys the tap acts on.
-INCREMENTAL_KEYS = frozenset({"cursor_path", "start_param", "initial_value", "last_value_func"})
+#: dlt's `IncrementalConfig` keys the tap acts on, plus its own `window`.
+INCREMENTAL_KEYS = frozenset(
+    {"cursor_path", "start_param", "end_param", "initial_value", "end_value", "last_value_func",
+     "range_start", "range_end", "lag", "on_cursor_value_missing", "row_order", "window"}
+)
 INCREMENTAL_REFUSED = {
-    "end_param": "not supported: a sync reads up to the newest record (no end of the range)",
-    "end_value": "not supported: a sync reads up to the newest record (no end of the range)",
-    "row_order": "not supported: records are taken as unsorted; the bookmark moves when a "
-    "stream completes",
-    "lag": "not supported: the next run starts at the bookmark",
-    "range_start": "not supported: the bookmark's own bound applies (see README, incremental)",
-    "range_end": "not supported: a sync reads up to the newest record (no end of the range)",
-    "on_cursor_value_missing": "not supported: the tap's own rule for records without the "
-    "cursor applies",
-    "primary_key": "not supported here: set the resource's primary_key",
-    "allow_external_schedulers": "not supported: the bookmark comes from the Singer STATE",
+    "primary_key": "not supported here: set the resource's primary_key (the target's merge "
+    "on it drops the records a run repeats at the bookmark)",
+    "allow_external_schedulers": "not supported: an orchestrator restricts a run with the "
+    "window_start and window_end settings (each window its own state id)",
     "convert": "not supported: a Python callable",
+    "transform": "not supported: a Python callable",
 }
-#: An incremental given as a query parameter (`params: {since: {type: incremental, ...}}`).
-INCREMENTAL_PARAM_KEYS = frozenset({"type", "cursor_path", "initial_value", "last_value_func"})
+#: An incremental given as a query parameter (`params: {since: {type: incremental, ...}}`):
+#: the parameter sends the start; as in dlt, an end needs `endpoint.incremental`.
+INCREMENTAL_PARAM_KEYS = (INCREMENTAL_KEYS - {"start_param", "end_param", "end_value"}) | {"type"}
+_END_IN_PARAM = (
+    "not supported in an incremental parameter (as in dlt): set endpoint.incremental "
+    "with start_param and end_param to send an end too"
+)
+INCREMENTAL_PARAM_REFUSED = {
+    **INCREMENTAL_REFUSED,
+    "end_param": _END_IN_PARAM,
+    "end_value": _END_IN_PARAM,
+    "start_param": "not supported here: the parameter's own name is the start parameter",
+}
 
 #: The tap's `error_handler` (dlt has none: its retries are not configurable per endpoint).
 ERROR_HANDLER_KEYS = frozenset({"retry_on_status_codes", "max_retries", "backoff_factor", "backoff"})

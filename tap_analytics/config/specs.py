@@ -6,6 +6,7 @@ validated, so the streams never look at the raw config dict again.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
@@ -14,6 +15,7 @@ from tap_analytics.config.paths import is_absolute
 from tap_analytics.paging import PAGINATORS, Paginator, create_paginator
 from tap_analytics.retry import RetryPolicy
 from tap_analytics.templates import expand
+from tap_analytics.windows import Duration
 
 WriteDisposition = Literal["merge", "append", "replace"]
 
@@ -67,11 +69,42 @@ class ResponseAction:
     action: str = "ignore"
 
 
+RangeEdge = Literal["open", "closed"]
+OnCursorMissing = Literal["raise", "include", "exclude"]
+
+
 @dataclass(frozen=True)
 class IncrementalSpec:
+    """dlt's `incremental`, validated: which records a sync takes, and how the range is sent.
+
+    `cursor_path` is the Singer replication key: a top-level field (`updated_at`) or, for a
+    nested cursor, its dotted path (`meta.updated_at`; bracket form when a key holds a dot);
+    `cursor_parts` are its keys. The range is `[start, end)` by default: the start is the
+    bookmark (or `initial_value` / `start_date`) less `lag`, the end `end_value`; `window`
+    cuts it into pieces synced one after another (see `tap_analytics.windows`)."""
+
     cursor_path: str
     start_param: str | None = None
     initial_value: Any = None
+    cursor_parts: tuple[str, ...] = ()
+    end_param: str | None = None
+    end_value: Any = None
+    range_start: RangeEdge = "closed"
+    range_end: RangeEdge = "open"
+    lag: float | None = None
+    on_cursor_value_missing: OnCursorMissing = "raise"
+    row_order: Literal["asc", "desc"] | None = None
+    #: A parsed `window`: an ISO 8601 duration or a positive number (None: one range).
+    window: Duration | decimal.Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if not self.cursor_parts:
+            object.__setattr__(self, "cursor_parts", (self.cursor_path,))
+
+    @property
+    def cursor_field(self) -> str:
+        """The top-level field holding the cursor (the whole cursor unless nested)."""
+        return self.cursor_parts[0]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,16 @@ hence base URLs like "{base_url}/single" where an example lists "posts" as a str
 
 from __future__ import annotations
 
-from .forum_model import BASIC_AUTH, TOKEN_AUTH, B, ForumCase, auth_case, endpoint_case, paginator_case
+from .forum_model import (
+    BASIC_AUTH,
+    BOUNDARY_REPEATS,
+    TOKEN_AUTH,
+    B,
+    ForumCase,
+    auth_case,
+    endpoint_case,
+    paginator_case,
+)
 
 _SINCE = {"type": "incremental", "cursor_path": "updated_at", "initial_value": "2024-01-25T11:21:28Z"}
 _ISSUES_PARAMS = {"sort": "updated_at", "direction": "desc", "state": "open", "updated_since": _SINCE}
@@ -390,6 +399,7 @@ BASIC_CASES: list[ForumCase] = [
             "incremental": _UPDATED_FROM_JAN25,
         },
         second_run=True,
+        boundary_repeats=BOUNDARY_REPEATS,
     ),
     endpoint_case(
         "incremental_placeholder_json",
@@ -397,12 +407,15 @@ BASIC_CASES: list[ForumCase] = [
             "path": "search/posts",
             "method": "POST",
             "json": {
-                "filter": {"updated_since": "{incremental.start_value}", "updated_until": "2024-03-25"},
+                "filter": {"updated_since": "{incremental.start_value}", "updated_until": "2024-03-04"},
                 "per_page": 1000,
             },
             "incremental": _UPDATED_FROM_JAN25,
         },
-        notes="fromDate/toDate are the forum's filter.updated_since/updated_until; `limit` its `per_page`.",
+        notes="fromDate/toDate are the forum's filter.updated_since/updated_until; `limit` its `per_page`. "
+        "The forum caps a page at 100 records, so toDate is a date inside the data (the posts of "
+        "Mar 1-3, fewer than 100): the example's one page holds every record, as it does for the API "
+        "it was written for (with all 230 posts dlt would load the first 100 only, the tap refuse).",
     ),
     endpoint_case(
         "incremental_placeholder_path",
@@ -436,6 +449,7 @@ BASIC_CASES: list[ForumCase] = [
             },
         },
         second_run=True,
+        boundary_repeats=BOUNDARY_REPEATS,
     ),
     endpoint_case(
         "incremental_start_param",
@@ -449,5 +463,6 @@ BASIC_CASES: list[ForumCase] = [
             },
         },
         second_run=True,
+        boundary_repeats=BOUNDARY_REPEATS,
     ),
 ]

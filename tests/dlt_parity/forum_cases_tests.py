@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .forum_model import BASIC_AUTH, TOKEN_AUTH, B, ForumCase, auth_case, paginator_case
+from .forum_model import BASIC_AUTH, BOUNDARY_REPEATS, TOKEN_AUTH, B, ForumCase, auth_case, paginator_case
 
 _COMMENTS = {"name": "post_comments", "endpoint": {"path": f"{B}/posts/{{resources.posts.id}}/comments"}}
 _SINCE = {"type": "incremental", "cursor_path": "updated_at", "initial_value": "2024-01-25T11:21:28Z"}
@@ -110,6 +110,7 @@ TEST_CASES: list[ForumCase] = [
             "params": {"page_size": 100, "updated_since": _SINCE},
         },
         second_run=True,
+        boundary_repeats=BOUNDARY_REPEATS,
     ),
     _posts(
         "valid_incremental_start_end",
@@ -125,6 +126,7 @@ TEST_CASES: list[ForumCase] = [
             },
         },
         second_run=True,
+        boundary_repeats=BOUNDARY_REPEATS,
         notes="no end_value: dlt sends no updated_until (a None param is dropped).",
     ),
     ForumCase(

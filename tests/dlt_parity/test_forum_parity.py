@@ -17,6 +17,7 @@ import pytest
 from dlt import Pipeline
 
 from sandbox import SandboxServer
+from tap_analytics.instants import cursor_order
 from tests.integration.helpers import run_tap
 
 from .forum_cases import DEFAULT_POSTS, FORUM_CASES, ForumCase, materialize
@@ -143,7 +144,29 @@ def run_forum_case(case: ForumCase, srv: SandboxServer, pipeline: Pipeline) -> N
         srv.mutate("forum/posts", add=ADDED, update=UPDATED)
         dlt_again = dlt_records(config(), pipeline=pipeline)
         tap_again, _ = tap_records(config(), state=state)
+        if case.boundary_repeats:
+            tap_again = _without_boundary_repeats(case, tap_side, state, tap_again)
         _compare(case, dlt_again, tap_again)
+
+
+def _without_boundary_repeats(
+    case: ForumCase, first: Records, state: Mapping[str, Any], again: Records
+) -> Records:
+    """The tap's second run less the records it emits again at the first run's bookmark:
+    unchanged records of the first run whose cursor equals the bookmark (by instant). There
+    must be some (the declared difference happens) and nothing else may be left out."""
+    kept: Records = dict(again)
+    for name in case.compare:
+        bookmark = state["bookmarks"][name]
+        cursor, at = bookmark["replication_key"], cursor_order(bookmark["replication_key_value"])
+        before = {str(r[case.key]): r for r in first.get(name, [])}
+        repeats = [
+            r for r in again.get(name, [])
+            if before.get(str(r[case.key])) == r and cursor_order(r[cursor]) == at
+        ]
+        assert repeats, f"{case.name}: boundary repeats declared, none happened ({case.boundary_repeats})"
+        kept[name] = [r for r in again[name] if not any(r is repeat for repeat in repeats)]
+    return kept
 
 
 @pytest.mark.parametrize("case", FORUM_CASES, ids=lambda c: c.name)

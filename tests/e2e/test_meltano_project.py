@@ -57,6 +57,10 @@ def expected_kind(prop: dict[str, Any], dotted: str) -> set[str]:
             return {"date_iso8601"}
         # options only where the tap has an enum; a free string may still offer options in the UI
         return {"options"} if prop.get("enum") else {"string", "options"}
+    if "string" in types and types <= {"string", "number", "integer"}:
+        # a date-time or a number (window_start, window_end): Meltano hands either as text, which
+        # the tap reads as a number when it is one
+        return {"string"}
     if types == {"number"}:
         # integer, not decimal: Meltano 4.4 parses a decimal setting's env var into a Decimal and then
         # fails to write the tap's config.json ("Object of type Decimal is not JSON serializable")

@@ -1,0 +1,1 @@
+"""The Dagster example: a windowed backfill, one `meltano run` per window, in parallel."""
