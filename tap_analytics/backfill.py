@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from singer_sdk.helpers._typing import is_datetime_type
 from singer_sdk.streams import Stream
@@ -81,36 +81,34 @@ class IncrementalSync(Stream):
     spec: ClassVar[ResourceSpec]
     shaper: RecordShaper
 
-    def _walk(
-        self,
-        source: PageSource,
-        paginator: Paginator,
-        base: Mapping[str, Any],
-        before_page: Callable[[Mapping[str, Any]], None],
-    ) -> PageWalk:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # the base stream's (declared only: no stub may shadow them)
 
-    def _emit(self, pages: Iterable[FetchedPage], progress: Progress) -> Iterator[dict[str, Any]]:
-        raise NotImplementedError
+        def _walk(
+            self,
+            source: PageSource,
+            paginator: Paginator,
+            base: Mapping[str, Any],
+            before_page: Callable[[Mapping[str, Any]], None],
+        ) -> PageWalk: ...
 
-    def _checkpoint(self, params: Mapping[str, Any]) -> None:
-        raise NotImplementedError
+        def _emit(
+            self, pages: Iterable[FetchedPage], progress: Progress
+        ) -> Iterator[dict[str, Any]]: ...
 
-    def request_plan(self, values: Mapping[str, Any]) -> RequestPlan:
-        raise NotImplementedError
+        def _checkpoint(self, params: Mapping[str, Any]) -> None: ...
 
-    def request_values(
-        self, context: Mapping[str, Any] | None, span: CursorRange | None = None
-    ) -> dict[str, Any]:
-        raise NotImplementedError
+        def request_plan(self, values: Mapping[str, Any]) -> RequestPlan: ...
 
-    def base_params(
-        self,
-        context: Mapping[str, Any] | None,
-        span: CursorRange | None = None,
-        values: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        raise NotImplementedError
+        def request_values(
+            self, context: Mapping[str, Any] | None, span: CursorRange | None = None
+        ) -> dict[str, Any]: ...
+
+        def base_params(
+            self,
+            context: Mapping[str, Any] | None,
+            span: CursorRange | None = None,
+            values: Mapping[str, Any] | None = None,
+        ) -> dict[str, Any]: ...
 
     def starting_value(self, context: Mapping[str, Any] | None) -> Any:
         """Where the sync starts: the bookmark less `lag` (dlt's attribution window; off
