@@ -37,10 +37,10 @@ RESOURCE_OPTIONS = (
     "deselected in the discovered catalog); endpoint (a path, or an object with: path -- "
     "relative, or an absolute URL, {name} placeholders filled from params; "
     "data_selector (dotted path or JSONPath to the records, default data); params (extra "
-    "query parameters); headers; paginator "
-    "({type: offset, limit, offset_param, limit_param, total_path, maximum_offset} or "
-    "{type: page_number, page_param, base_page, limit_param, limit, total_path (pages), "
-    "maximum_page} or {type: single_page}); error_handler (retry_on_status_codes, "
+    "query parameters); headers; json or data (a request body, with method POST); auth; "
+    "paginator (dlt's types: offset, page_number, json_link, header_link, cursor, "
+    "header_cursor, json_response, single_page, auto; none set: detected from the first "
+    "response); response_actions; error_handler (retry_on_status_codes, "
     "max_retries, backoff_factor, backoff); incremental (dlt's: cursor_path -- the "
     "replication key, a field or a nested path such as meta.updated_at; start_param and "
     "end_param, the query parameters sending the range; initial_value, end_value; "
@@ -48,7 +48,10 @@ RESOURCE_OPTIONS = (
     "exclude); row_order (asc, desc); and window, an ISO 8601 duration such as P30D or a "
     "number, to sync the range in windows)); primary_key (field or list, default id); "
     "write_disposition (merge, append or replace); schema (JSON schema; inferred from the "
-    "first page when a non-built-in resource has none). Unknown keys are errors."
+    "first page when a non-built-in resource has none); include_from_parent. A resource "
+    "whose path, params, json or headers name {resources.<parent>.<field>} (or a params "
+    "entry {type: resolve, resource, field}) is read once per record of its parent. "
+    "Unknown keys are errors."
 )
 
 
@@ -180,8 +183,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
         "resource_defaults",
         th.ObjectType(additional_properties=True),
-        description="Merged deeply under every resource entry (same options as a resource: "
-        "primary_key, write_disposition, endpoint.paginator, endpoint.error_handler, ...).",
+        description="Defaults under every resource entry, combined as dlt combines them (an "
+        "entry's key replaces the default's; endpoint keys one by one, params and json one "
+        "level deep). Same options as a resource, without name.",
     ),
     th.Property(
         "resources",
@@ -226,8 +230,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "max_concurrent_requests",
         th.IntegerType,
         default=8,
-        description="Pages of one stream fetched in parallel (1 = strictly sequential). "
-        "Records still come out in server order.",
+        description="Requests in flight at once in the whole run: a stream's pages, backfill "
+        "windows, the children of different parents (1 = strictly sequential). Records still "
+        "come out in server order.",
     ),
     th.Property(
         "speculative_paging",

@@ -48,7 +48,7 @@ STREAMS: dict[str, list[tuple[str, str, int, str]]] = {
     ],
 }
 
-#: Replication keys the README ("Built-in resources") gives each stream.
+#: Replication keys docs/configuration.md ("Built-in resources") gives each stream.
 REPLICATION_KEYS: dict[str, dict[str, str | None]] = {
     "devplatform": {"events": "timestamp", "organizations": None, "repositories": None},
     "generic": {"resource_name": None},

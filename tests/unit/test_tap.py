@@ -28,7 +28,7 @@ DOCUMENTED_SETTINGS = (
     "resources", "start_date", "request_timeout", "max_concurrent_requests",
 )
 
-#: Built-in resources and their replication keys, as in the README ("Built-in resources").
+#: Built-in resources and their replication keys, as in docs/configuration.md ("Built-in resources").
 CONTRACT_REPLICATION_KEYS = {
     "devplatform": {"events": "timestamp", "organizations": None, "repositories": None},
     "helpdesk": {"organizations": None, "agents": None, "tickets": None},
