@@ -97,6 +97,8 @@ class IncrementalSync(Stream):
 
         def _checkpoint(self, params: Mapping[str, Any]) -> None: ...
 
+        def checkpoint_children(self) -> None: ...
+
         def request_plan(self, values: Mapping[str, Any]) -> RequestPlan: ...
 
         def request_values(
@@ -213,5 +215,6 @@ class IncrementalSync(Stream):
             if not last:  # the next window starts here
                 latest = self.shaper.latest
                 resume.window_checkpoint(self.stream_state, span.end, latest[1] if latest else None)
+                self.checkpoint_children()
                 self.state_manager.is_flushed = False
                 self._write_state_message()

@@ -279,6 +279,11 @@ def _resolve_one(
                 "both say how to sync incrementally; keep one"
             )
         incremental = incremental_from_param
+    if parent is not None and incremental is not None and incremental.window is not None:
+        errors.append(
+            f"{where}.endpoint.incremental.window: a dependent resource is read once per parent "
+            "record, so it cannot sync in windows; set window on its parent, or remove it"
+        )
     actions, action_errors = response_actions(
         endpoint.get("response_actions"), f"{where}.endpoint.response_actions"
     )

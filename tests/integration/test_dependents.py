@@ -361,3 +361,38 @@ def test_a_resumed_child_keeps_the_latest_cursor_the_killed_run_emitted(
     assert _ids(result, "comments") == tree.comment_ids([p["id"] for p in tree.posts[50:]])
     assert result.state["bookmarks"]["comments"]["replication_key_value"] == "2099-01-01T00:00:00Z"
     assert "paging" not in result.state["bookmarks"]["comments"]
+
+
+@pytest.mark.parametrize("concurrent_windows", [1, 3])
+def test_every_state_of_a_windowed_parent_carries_its_childs_latest_cursor(
+    forum: SandboxServer, tree: ForumTree, concurrent_windows: int
+) -> None:
+    """A parent synced in backfill windows checkpoints after each window; that STATE, like
+    its page checkpoints, holds the child's latest cursor emitted before it (never one the
+    child has not reached: no STATE claims an undelivered record)."""
+    parent = copy.deepcopy(POSTS)
+    parent["endpoint"]["incremental"] = {
+        "cursor_path": "updated_at", "start_param": "updated_since", "end_param": "updated_until",
+        "initial_value": "2024-03-01T00:00:00Z", "window": "P2D",
+    }
+    child = copy.deepcopy(COMMENTS)
+    child["endpoint"]["incremental"] = {"cursor_path": "updated_at"}
+    result = run_tap(forum_config(forum, parent, child, max_concurrent_windows=concurrent_windows))
+
+    assert sorted(_ids(result, "comments")) == sorted(tree.comment_ids())
+    latest: str | None = None
+    window_states = 0
+    for message in result.messages:
+        if message["type"] == "RECORD" and message["stream"] == "comments":
+            updated = message["record"]["updated_at"]
+            latest = updated if latest is None or updated > latest else latest
+        elif message["type"] == "STATE":
+            state = message["value"]["bookmarks"]
+            window_states += "window" in json.dumps(state.get("posts", {}))
+            comments = state.get("comments", {})
+            places = (comments.get("paging", {}), comments.get("progress_markers", {}), comments)
+            cursor = next(
+                (p["replication_key_value"] for p in places if p.get("replication_key_value")), None
+            )
+            assert cursor == latest, f"child cursor {cursor} in STATE, {latest} emitted before it: {state}"
+    assert window_states, "the parent wrote window checkpoints"

@@ -121,3 +121,15 @@ def test_a_single_entity_child_reads_the_body_as_its_record() -> None:
     kept = specs("users", {"name": "user", "endpoint": {"path": "users/{resources.users.id}",
                                                          "data_selector": "data"}})["user"]
     assert kept.data_selector == "data"
+
+
+def test_a_child_cannot_sync_in_windows() -> None:
+    """A child's walks follow its parents, one per parent record: `incremental.window` could
+    not apply, so it is refused rather than ignored."""
+    found = errors("issues", {"name": "comments", "endpoint": {
+        "path": "issues/{resources.issues.number}/comments",
+        "incremental": {"cursor_path": "updated_at", "initial_value": "2024-01-01T00:00:00Z",
+                        "window": "P1D"}}})
+    assert len(found) == 1
+    assert "resources[1] (comments).endpoint.incremental.window" in found[0]
+    assert "dependent resource" in found[0]
