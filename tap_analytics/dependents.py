@@ -46,7 +46,7 @@ from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.fanout import fan_out
 from tap_analytics.fetch import PageWalk, ParsedPage, PlannedSource, Progress
 from tap_analytics.instants import cursor_order
-from tap_analytics.records import record_line_tail
+from tap_analytics.output import record_line_tail
 from tap_analytics.selectors import MISSING, value_at
 from tap_analytics.windows import CursorRange
 

@@ -1,11 +1,13 @@
-"""Singer output: msgspec encoding, written in large chunks, flushed when it matters."""
+"""Singer output: msgspec encoding, RECORD lines from a head and tail built once, chunked writes."""
 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder, serialize_jsonl
+from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.singerlib import RecordMessage, StateMessage
 from singer_sdk.singerlib.encoding.simple import Message
 
@@ -84,3 +86,27 @@ class SingerOutput(MsgSpecWriter):
         finally:
             self._writing = False
         self._pending.clear()
+
+
+# --- direct RECORD encoding: a record line is head + the record + tail ---------------
+
+
+def record_line_head(name: str, maps: list[StreamMap], *, all_selected: bool) -> bytes | None:
+    """The start of every RECORD line of stream `name` when its records go out as they
+    are; None when the SDK must shape them (stream maps, flattening, deselected fields)."""
+    plain = (
+        len(maps) == 1
+        and type(maps[0]) is SameRecordTransform
+        and not maps[0].flattening_enabled
+        and maps[0].stream_alias == name
+        and all_selected
+    )
+    if not plain:
+        return None
+    return b'{"type":"RECORD","stream":' + encoder.encode(name) + b',"record":'
+
+
+def record_line_tail(extracted: datetime, version: int | None) -> bytes:
+    """The end of every RECORD line of one page: its version and time_extracted."""
+    prefix = b"" if version is None else b',"version":%d' % version
+    return prefix + b',"time_extracted":' + encoder.encode(extracted) + b"}\n"

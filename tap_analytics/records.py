@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import decimal
 import logging
-from collections.abc import Generator, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
-from singer_sdk.contrib.msgspec import encoder as singer_encoder
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
-from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.streams import Stream
 
 from tap_analytics import batches
 from tap_analytics.config import IncrementalSpec
 from tap_analytics.errors import TapAnalyticsError, redact_url
 from tap_analytics.instants import NUMBER, cursor_order
-from tap_analytics.output import SingerOutput
+from tap_analytics.output import SingerOutput, record_line_head
 from tap_analytics.selectors import MISSING, select
 from tap_analytics.windows import CursorRange
 
@@ -357,14 +354,59 @@ class RecordPath(Stream):
     def _sync_records(
         self, context: Mapping[str, Any] | None = None, *, write_messages: bool = True
     ) -> Generator[dict[str, Any], Any, Any]:
-        """The SDK's record loop; records read before a failure still reach the target
-        (the writer buffers them, see `SingerOutput`)."""
+        """The record loop (the SDK's, or `_plain_records` when nothing it does per record
+        applies); records read before a failure still reach the target (the writer
+        buffers them, see `SingerOutput`)."""
         try:
-            yield from super()._sync_records(context, write_messages=write_messages)
+            if self._plain_loop_applies(context):
+                yield from self._plain_records(write_messages=write_messages)
+            else:
+                yield from super()._sync_records(context, write_messages=write_messages)
         finally:
             writer = self._tap.message_writer
             if isinstance(writer, SingerOutput):
                 writer.flush()
+
+    def _plain_loop_applies(self, context: Mapping[str, Any] | None) -> bool:
+        return (
+            context is None and self.partitions is None and not self.child_streams
+            and self.ABORT_AT_RECORD_COUNT is None
+        )
+
+    def _plain_records(self, *, write_messages: bool) -> Generator[dict[str, Any], Any, Any]:
+        """The SDK's loop for one stream without partitions, SDK children or a record
+        limit, less its per-record calls that do nothing here (`_process_record`,
+        `_increment_stream_state`: bookmarks move per page) and with its record counter
+        moved once per thousand records. The same messages, in the same order."""
+        shape, selected = self.post_process, self.selected
+        direct = self._direct_output if write_messages else None
+        frequency, pending, emitted = self.STATE_MSG_FREQUENCY, 0, 0
+        counter, timer = self.get_record_counter(), self.get_sync_timer()
+        with counter, timer:
+            counter.with_context({})
+            timer.with_context({})
+            self._write_starting_replication_value(None)
+            # The base stream yields records, never the deprecated (record, context) pairs.
+            for row in cast("Iterable[dict[str, Any]]", self.get_records(None)):
+                record = shape(row, None)
+                if record is None or not selected:
+                    continue
+                if direct is not None:
+                    direct[0].write_record(direct[1], record, self._record_tail)
+                elif write_messages:
+                    self._write_record_message(record)
+                emitted += 1
+                pending += 1
+                if pending == 1000:
+                    counter.increment(pending)
+                    pending = 0
+                if write_messages and emitted % frequency == 0:
+                    self._write_state_message()
+                yield record
+            counter.increment(pending)
+            self._finalize_state(self.stream_state)
+        if write_messages:
+            self._write_state_message()
 
     def _write_record_message(self, record: dict[str, Any]) -> None:
         direct = self._direct_output
@@ -388,30 +430,6 @@ class RecordPath(Stream):
     ) -> None:
         if self.child_streams or partition_context:
             super()._process_record(record, child_context, partition_context)
-
-
-# --- direct RECORD encoding ----------------------------------------------------------
-
-
-def record_line_head(name: str, maps: list[StreamMap], *, all_selected: bool) -> bytes | None:
-    """The start of every RECORD line of stream `name` when its records go out as they
-    are; None when the SDK must shape them (stream maps, flattening, deselected fields)."""
-    plain = (
-        len(maps) == 1
-        and type(maps[0]) is SameRecordTransform
-        and not maps[0].flattening_enabled
-        and maps[0].stream_alias == name
-        and all_selected
-    )
-    if not plain:
-        return None
-    return b'{"type":"RECORD","stream":' + singer_encoder.encode(name) + b',"record":'
-
-
-def record_line_tail(extracted: datetime, version: int | None) -> bytes:
-    """The end of every RECORD line of one page: its version and time_extracted."""
-    prefix = b"" if version is None else b',"version":%d' % version
-    return prefix + b',"time_extracted":' + singer_encoder.encode(extracted) + b"}\n"
 
 
 # --- value conversion ----------------------------------------------------------------

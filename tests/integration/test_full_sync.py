@@ -8,14 +8,17 @@ output; and a second sync from the final STATE emits only what changed.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections import Counter
 from typing import Any
 
 import pytest
+from singer_sdk.streams import Stream
 
 from sandbox import SandboxServer
 from tap_analytics.instants import cursor_order
+from tap_analytics.records import RecordPath
 
 from .helpers import SyncResult, config_for, pages_needed, run_cli, run_tap
 from .seeds import APIS, REPLICATION_KEYS, STREAMS
@@ -269,3 +272,45 @@ def test_cli_full_then_incremental_sync(sandbox: SandboxServer, api: str, tmp_pa
         expected = changed[name] | _at_bookmark(sandbox, key, rk, first.bookmark(name))
         assert sorted(second.ids(name)) == sorted(expected), f"{api}/{name}"
         assert second.bookmark(name) == max((r[rk] for r in sandbox.records(key)), key=cursor_order)
+
+
+def _without_clock(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages less what depends on the clock (time_extracted, ACTIVATE_VERSION's version)."""
+    kept = copy.deepcopy(messages)
+    for message in kept:
+        message.pop("time_extracted", None)
+        message.pop("version", None)
+    return kept
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_plain_record_loop_writes_what_the_sdks_loop_writes(
+    sandbox: SandboxServer, api: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`RecordPath._plain_records` replaces the SDK's `_sync_records` for plain streams: the
+    same RECORD, SCHEMA and STATE messages in the same order (with the SDK's periodic STATE
+    every 70 records asked for, mid-page), and the same record counts in the metrics."""
+    sandbox.set_records({key: 260 for _, key, _, _ in STREAMS[api]})
+    monkeypatch.setattr(Stream, "STATE_MSG_FREQUENCY", 70)
+
+    def counted(result: SyncResult) -> Counter[str]:
+        totals: Counter[str] = Counter()
+        for record in caplog.records:
+            text = record.getMessage()
+            if '"metric":"record_count"' in text:
+                point = json.loads(text.split("METRIC: ", 1)[1])
+                totals[point["tags"]["stream"]] += point["value"]
+        caplog.clear()
+        return totals
+
+    with caplog.at_level(logging.INFO, logger="singer_sdk.metrics"):
+        plain = run_tap(config_for(sandbox, api))
+        plain_counts = counted(plain)
+        monkeypatch.setattr(RecordPath, "_plain_loop_applies", lambda self, context: False)
+        reference = run_tap(config_for(sandbox, api))
+        reference_counts = counted(reference)
+
+    assert _without_clock(plain.messages) == _without_clock(reference.messages)
+    assert plain_counts == reference_counts == Counter(
+        {name: 260 for name, _, _, _ in STREAMS[api]}
+    )
