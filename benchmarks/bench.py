@@ -24,7 +24,6 @@ Variants:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -49,6 +48,7 @@ from harness import (
     machine_facts,
     own_cpu_seconds,
     parse_list,
+    publish,
     run_child,
     wait_quiet,
 )
@@ -404,15 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join([
         f"`{command}`", "", meta, "", *lines, "", "Targets (issues 4 and 12):", *targets, "",
     ])
-    print(report)
-    if args.output:
-        args.output.write_text(report)
-    if not args.keep_logs:
-        for path in work.iterdir():
-            with contextlib.suppress(OSError):
-                path.unlink()
-        with contextlib.suppress(OSError):
-            work.rmdir()
+    publish(report, args.output, work, keep_logs=args.keep_logs)
     return 1 if failures else 0
 
 

@@ -21,7 +21,6 @@ flight at once. Every run must deliver every post and comment.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -42,6 +41,7 @@ from harness import (
     code_version,
     command_line,
     machine_facts,
+    publish,
     run_child,
     wait_quiet,
 )
@@ -181,14 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     ))
     report = "\n".join([f"`{shlex.join(command_line('benchmarks/fanout.py', argv))}`", "", meta, "", *lines,
                         "", "Targets:", *targets, ""])
-    print(report)
-    if args.output:
-        args.output.write_text(report)
-    for path in work.iterdir():
-        with contextlib.suppress(OSError):
-            path.unlink()
-    with contextlib.suppress(OSError):
-        work.rmdir()
+    publish(report, args.output, work)
     return 1 if failures else 0
 
 

@@ -379,3 +379,18 @@ def parse_list(values: list[str], kind: type) -> list[Any]:
     for value in values:
         out += [kind(v.replace("_", "")) for v in value.split(",") if v.strip()]
     return out
+
+
+def publish(report: str, output: Path | None, work: Path, *, keep_logs: bool = False) -> None:
+    """Print the report, also write it to `output`, and remove the work directory unless
+    its logs are kept."""
+    print(report)
+    if output:
+        output.write_text(report)
+    if keep_logs:
+        return
+    for path in work.iterdir():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    with contextlib.suppress(OSError):
+        work.rmdir()
