@@ -45,7 +45,6 @@ from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.fanout import fan_out
 from tap_analytics.fetch import PageWalk, ParsedPage, PlannedSource, Progress
-from tap_analytics.instants import cursor_order
 from tap_analytics.output import record_line_tail
 from tap_analytics.selectors import MISSING, value_at
 from tap_analytics.windows import CursorRange
@@ -295,12 +294,8 @@ class Dependents(Stream):
         shaper.latest = None
         shaper.take_range(self.cursor_range(None))
         saved = self.stream_state.get(resume.PAGING_STATE_KEY)
-        latest = saved.get(resume.RESUME_CURSOR_KEY) if resumed and isinstance(saved, Mapping) else None
-        if latest is not None and self.replication_key:
-            try:
-                shaper.latest = (cursor_order(latest), latest)
-            except (ValueError, TypeError):  # a hand-edited STATE
-                shaper.latest = None
+        if resumed and self.replication_key and isinstance(saved, Mapping):
+            shaper.latest = resume.saved_latest(saved)
         self.progress = Progress(self.name, self.logger, lambda: (self.requests_made, self.retries_made))
         self._walk_logger = walk_logger(self)
 

@@ -59,11 +59,17 @@ def resume(
         return Resume.DONE, None
     if not paginator.restore(saved):
         return Resume.FRESH, None
+    return Resume.RESUMED, saved_latest(saved)
+
+
+def saved_latest(saved: Mapping[str, Any]) -> tuple[tuple[int, Any], Any] | None:
+    """The latest replication value a checkpoint says was emitted before it, with its sort
+    key; None when it names none (or one no cursor can be, in a hand-edited STATE)."""
     latest = saved.get(RESUME_CURSOR_KEY)
     if latest is not None:
-        with contextlib.suppress(ValueError, TypeError):  # a hand-edited STATE
-            return Resume.RESUMED, (cursor_order(latest), latest)
-    return Resume.RESUMED, None
+        with contextlib.suppress(ValueError, TypeError):
+            return cursor_order(latest), latest
+    return None
 
 
 def checkpoint(stream_state: dict[str, Any], params: Mapping[str, Any], latest: Any) -> None:
@@ -80,11 +86,7 @@ def window_position(stream_state: Mapping[str, Any]) -> tuple[Any, tuple[tuple[i
     saved = stream_state.get(WINDOW_STATE_KEY)
     if not isinstance(saved, Mapping) or saved.get(WINDOW_START_KEY) is None:
         return None
-    latest = saved.get(RESUME_CURSOR_KEY)
-    if latest is not None:
-        with contextlib.suppress(ValueError, TypeError):  # a hand-edited STATE
-            return saved[WINDOW_START_KEY], (cursor_order(latest), latest)
-    return saved[WINDOW_START_KEY], None
+    return saved[WINDOW_START_KEY], saved_latest(saved)
 
 
 def window_checkpoint(stream_state: dict[str, Any], start: Any, latest: Any) -> None:
