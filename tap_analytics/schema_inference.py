@@ -11,9 +11,7 @@ import copy
 import decimal
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
-
-import requests
+from typing import Any
 
 from tap_analytics.config import ResourceSpec
 from tap_analytics.instants import parse_datetime
@@ -21,25 +19,9 @@ from tap_analytics.instants import parse_datetime
 logger = logging.getLogger("tap_analytics.schema_inference")
 
 
-class Probe(Protocol):
-    """A stream of the resource, able to fetch and read one page."""
-
-    def send(self, params: Mapping[str, Any]) -> requests.Response: ...
-
-    def base_params(self, context: Mapping[str, Any] | None) -> dict[str, Any]: ...
-
-    def parse_page(self, response: requests.Response) -> tuple[list[dict[str, Any]], int | None]: ...
-
-
-def infer_schema(
-    probe: Probe, spec: ResourceSpec, records: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    """Fetch the resource's first page and describe its records. Its query parameters
-    are the sync's own (`endpoint.params` are templates: `{{` is sent as `{`);
-    `records`: a dependent resource's, read from its first parents' children instead."""
-    if records is None:
-        response = probe.send({**probe.base_params(None), **spec.paginator.new().params()})
-        records, _ = probe.parse_page(response)
+def infer_schema(spec: ResourceSpec, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Describe the records of the resource's first page (of a dependent resource: its
+    first parents' children), as the stream's `sample_rows` reads them."""
     if not records:
         logger.warning(
             "%s: the first page is empty, so only its primary key is known; declare a schema "

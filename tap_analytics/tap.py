@@ -178,8 +178,7 @@ class TapAnalytics(Tap):
         else:
             probe = cls(self, self.run, key_only_schema(spec.primary_key))
             probe.parent_stream = parent
-            records = probe.sample_rows if parent is not None else None
-            schema = infer_schema(probe, spec, records)
+            schema = infer_schema(spec, probe.sample_rows)
         return with_parent_fields(schema, spec, parent.schema) if parent is not None else schema
 
     @classmethod
