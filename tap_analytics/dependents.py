@@ -309,7 +309,7 @@ class Dependents(Stream):
             return self.fetch_children(parent, values)
 
         for parent, rows in fan_out(parents, fetch, window=window, name=f"{self.name}-fan-out"):
-            self.emit_children(parent, rows)
+            self.emit_children(parent, rows, values)
         self._advance_bookmark()
         if self.dependents:
             self.drive_children()
@@ -335,11 +335,14 @@ class Dependents(Stream):
             raise TapAnalyticsError(f"{text} (reading the children of the parent {parent.key})") from None
         return rows
 
-    def emit_children(self, parent: ParentRecord, rows: list[dict[str, Any]]) -> None:
-        """One parent's children through this stream's record path, in server order."""
+    def emit_children(
+        self, parent: ParentRecord, rows: list[dict[str, Any]], values: Mapping[str, Any]
+    ) -> None:
+        """One parent's children through this stream's record path, in server order
+        (`values`: the request values of every parent's walk, as `read_children` took them)."""
         self._record_tail = record_line_tail(datetime.now(UTC), self._stream_version)
         # Errors about a record name the page it came from, the parent's fields filled in.
-        self.shaper.url = self.spec.url_for(self.url_base, {**self.request_values(None), **parent.values})
+        self.shaper.url = self.spec.url_for(self.url_base, {**values, **parent.values})
         include = parent.include
         children = self.dependents
         selected = self.selected
