@@ -28,7 +28,14 @@ from tap_analytics import resume
 from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.fanout import fan_out
-from tap_analytics.fetch import FetchedPage, PageSource, PageWalk, PlannedSource, Progress
+from tap_analytics.fetch import (
+    FetchedPage,
+    PageSource,
+    PageWalk,
+    PlannedSource,
+    Progress,
+    no_checkpoint,
+)
 from tap_analytics.instants import cursor_order, lagged
 from tap_analytics.paging import Paginator
 from tap_analytics.paging.http import RequestPlan
@@ -197,13 +204,14 @@ class IncrementalSync(Stream):
         concurrency = max(1, int(self.config.get("max_concurrent_windows") or 1))
 
         def fetch(index: int, span: CursorRange) -> PageWalk:
-            plan = self.request_plan(self.request_values(None, span))
+            values = self.request_values(None, span)
+            plan = self.request_plan(values)
             source = PlannedSource(self, plan)  # type: ignore[arg-type]  # the base stream sends plans
             return self._walk(
                 source,
                 paginator if index == 0 else self.spec.paginator.new(),
-                self.base_params(None, span),
-                self._checkpoint if concurrency == 1 else lambda _: None,
+                self.base_params(None, values=values),
+                self._checkpoint if concurrency == 1 else no_checkpoint,
             )
 
         marked = with_last(windows)

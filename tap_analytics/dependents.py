@@ -44,7 +44,7 @@ from tap_analytics import resume
 from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
 from tap_analytics.fanout import fan_out
-from tap_analytics.fetch import PageWalk, ParsedPage, PlannedSource, Progress
+from tap_analytics.fetch import PageWalk, ParsedPage, PlannedSource, Progress, no_checkpoint
 from tap_analytics.output import record_line_tail
 from tap_analytics.selectors import MISSING, value_at
 from tap_analytics.windows import CursorRange
@@ -321,7 +321,7 @@ class Dependents(Stream):
         source = _ChildSource(self, self.request_plan(filled), parent, self._walk_logger or self.logger)
         walk = PageWalk(
             source, self.spec.paginator.new(), self.base_params(None, values=filled),
-            before_page=_no_checkpoint, **self.walk_options(),
+            before_page=no_checkpoint, **self.walk_options(),
         )
         recent = self.recent_keys()
         rows: list[dict[str, Any]] = []
@@ -390,10 +390,6 @@ class _ChildSource(PlannedSource):
                 f'[{{"status_code": {response.status_code}, "action": "ignore"}}]'
             )
         return TapAnalyticsError(f"{text} (reading the children of the parent {self.parent.key}){advice}")
-
-
-def _no_checkpoint(params: Mapping[str, Any]) -> None:
-    """A child walk writes no checkpoint: its parent's page checkpoint covers it."""
 
 
 def _describe(stream: Dependents, row: Mapping[str, Any]) -> str:

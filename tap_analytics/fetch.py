@@ -97,6 +97,11 @@ class PlannedSource:
         return self.stream.http_error(response)
 
 
+def no_checkpoint(params: Mapping[str, Any]) -> None:
+    """The `before_page` of a walk that writes no checkpoint of its own: a child's (its
+    parent's page checkpoint covers it) or a concurrent window's (checkpointed whole)."""
+
+
 class ParsedPage(tuple[list[dict[str, Any]], int | None]):
     """One response read: `(records, total)` -- what `parse_page` has always returned --
     with the parts paginators decide by (`body`, `headers`, `url`) as attributes."""
