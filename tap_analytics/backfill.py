@@ -119,14 +119,16 @@ class IncrementalSync(Stream):
             values: Mapping[str, Any] | None = None,
         ) -> dict[str, Any]: ...
 
-    def starting_value(self, context: Mapping[str, Any] | None) -> Any:
+    def starting_value(
+        self, context: Mapping[str, Any] | None, state: Mapping[str, Any] | None = None
+    ) -> Any:
         """Where the sync starts: the bookmark less `lag` (dlt's attribution window; off
         with an `end_value`, as in dlt), or `initial_value` or `start_date` when later.
         `start_date` applies to date-time cursors only."""
         incremental = self.spec.incremental
         if incremental is None:
             return None
-        state = self.get_context_state(context)
+        state = self.get_context_state(context) if state is None else state
         value = state.get("replication_key_value")
         if state.get("replication_key") != self.replication_key:
             value = None
@@ -140,15 +142,18 @@ class IncrementalSync(Stream):
                 value = floor
         return value
 
-    def cursor_range(self, context: Mapping[str, Any] | None) -> CursorRange:
+    def cursor_range(
+        self, context: Mapping[str, Any] | None, state: Mapping[str, Any] | None = None
+    ) -> CursorRange:
         """The replication values this sync takes: from `starting_value` to `end_value`
         (dlt's `range_start`/`range_end` edges), within `window_start`/`window_end` when
-        a run is restricted to one window."""
+        a run is restricted to one window. `state` (read only): the stream's STATE when
+        it is not yet the stream's own (a head start's)."""
         incremental = self.spec.incremental
         if incremental is None:
             return CursorRange()
         span = CursorRange(
-            self.starting_value(context),
+            self.starting_value(context, state),
             incremental.end_value,
             start_open=incremental.range_start == "open",
             end_closed=incremental.range_end == "closed",

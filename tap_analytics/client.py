@@ -47,6 +47,7 @@ from tap_analytics import resume
 from tap_analytics.backfill import IncrementalSync
 from tap_analytics.config import ResourceSpec
 from tap_analytics.context import RunContext
+from tap_analytics.dedupe import RecentKeys
 from tap_analytics.dependents import Dependents
 from tap_analytics.fetch import (
     END_OF_DATA_STATUSES,
@@ -56,8 +57,8 @@ from tap_analytics.fetch import (
     PageWalk,
     ParsedPage,
     Progress,
-    RecentKeys,
 )
+from tap_analytics.headstart import FirstRequest
 from tap_analytics.output import record_line_tail
 from tap_analytics.paging import PageRequest, Paginator
 from tap_analytics.paging.http import RequestPlan, request_template
@@ -317,7 +318,12 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
         windows = self._windows(span)
         if windows is None:
             shaper.take_range(span)
-            walk = self._walk(self, paginator, self.base_params(context), self._checkpoint)
+            base = self.base_params(context, span)
+            walk = self._walk(self, paginator, base, self._checkpoint)
+            if self._head_starts_apply(context):
+                walk.on_idle = self._offer_head_starts
+                key = self._first_key(paginator, base, self.request_values(context, span))
+                walk.head_start = self.run.head_starts.take(self.name, key)
             yield from self._emit(walk, progress)
         else:
             yield from self._emit_windows(windows, paginator, progress)
@@ -340,6 +346,57 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
             "speculative": bool(self.config.get("speculative_paging")),
             "max_pages": int(self.config.get("max_pages_per_stream") or DEFAULT_MAX_PAGES),
         }
+
+    # --- head starts (see tap_analytics.headstart) -----------------------------------
+
+    def _head_starts_apply(self, context: Mapping[str, Any] | None) -> bool:
+        """Whether this stream's first page may be requested before its turn, and its
+        last pages' idle slots go to the streams after it: a top-level GET walk without
+        windows, in a run allowed more than one request at a time and not limited to a
+        few records (`--test`)."""
+        incremental = self.spec.incremental
+        return (
+            context is None and self.spec.parent is None and self.spec.method == "GET"
+            and self.run.concurrency > 1 and self.ABORT_AT_RECORD_COUNT is None
+            and (incremental is None or incremental.window is None)
+        )
+
+    def _first_key(
+        self, paginator: Paginator, base: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> Hashable:
+        """What identifies the walk's first request: its parameters, body values and URL,
+        and the values its URL, headers and body templates are filled with."""
+        return paginator.request().over(base).key(), json.dumps(values, sort_keys=True, default=str)
+
+    def first_request(self) -> FirstRequest | None:
+        """The request this stream's walk will send first, worked out from the STATE as
+        it is now and without changing it; None when the stream takes no head start (or
+        an interrupted run finished it, or left it mid-backfill)."""
+        saved = self.tap_state.get("bookmarks", {}).get(self.name) or {}
+        if (
+            not self._head_starts_apply(None) or self.partitions
+            or resume.window_position(saved) is not None
+        ):
+            return None
+        paginator = self.spec.paginator.new()
+        outcome, _ = resume.resume(saved, paginator, rerun_done=self.spec.write_disposition == "replace")
+        if outcome is resume.Resume.DONE:
+            return None
+        values = self.request_values(None, self.cursor_range(None, saved))
+        base = self.base_params(None, values=values)
+        request, plan = paginator.request().over(base), self.request_plan(values)
+        return FirstRequest(self._first_key(paginator, base, values), lambda: self.send(request, plan))
+
+    def _offer_head_starts(self, free: int) -> None:
+        """`free` idle request slots, for the first pages of the streams synced after
+        this one (in the SDK's order: top-level and selected, or driving selected children)."""
+        streams = list(self._tap.streams.values())
+        upcoming = [
+            s for s in streams[streams.index(self) + 1 :]
+            if isinstance(s, AnalyticsStream) and s.parent_stream_type is None
+            and (s.selected or s.has_selected_descendents)
+        ]
+        self.run.head_starts.offer(upcoming, free)
 
     def recent_keys(self) -> RecentKeys:
         """The repeated-record check of one walk."""

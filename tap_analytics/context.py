@@ -22,6 +22,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from tap_analytics.auth import AuthSetup, RefreshTokenStore, build_authenticator, refresh_token_of
 from tap_analytics.config import ResourceSpec
 from tap_analytics.errors import TapAnalyticsError
+from tap_analytics.headstart import HeadStarts
 from tap_analytics.retry import RetryPolicy
 from tap_analytics.throttle import RateGate
 
@@ -89,6 +90,11 @@ class RunContext:
             max_concurrency=self.concurrency,
             max_requests_per_second=self.config.get("max_requests_per_second"),
         )
+
+    @cached_property
+    def head_starts(self) -> HeadStarts:
+        """The first pages of streams still to come, requested early (see headstart.py)."""
+        return HeadStarts()
 
     @cached_property
     def authenticator(self) -> APIAuthenticatorBase | None:

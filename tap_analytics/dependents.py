@@ -51,7 +51,7 @@ from tap_analytics.windows import CursorRange
 
 if TYPE_CHECKING:
     from tap_analytics.context import RunContext
-    from tap_analytics.fetch import RecentKeys
+    from tap_analytics.dedupe import RecentKeys
     from tap_analytics.paging import PageRequest
     from tap_analytics.paging.http import RequestPlan
     from tap_analytics.records import RecordShaper

@@ -183,7 +183,9 @@ class PageWalk:
     """Walks a paginator to the end, one page at a time, fetching ahead when it can.
 
     `before_page` runs before each page is requested, after the records of the one
-    before it were handed out: the stream writes its checkpoint there.
+    before it were handed out: the stream writes its checkpoint there. `on_idle(n)` is
+    told when `n` request slots will stay idle: the last pages are all in flight, or the
+    walk is over (see `headstart`); `head_start` is a first page already requested.
     """
 
     def __init__(
@@ -196,8 +198,12 @@ class PageWalk:
         speculative: bool,
         max_pages: int,
         before_page: Callable[[Mapping[str, Any]], None],
+        on_idle: Callable[[int], None] | None = None,
+        head_start: Future[requests.Response] | None = None,
     ) -> None:
         self.source = source
+        self.on_idle = on_idle
+        self.head_start = head_start
         self.paginator = paginator
         self.base = dict(base)
         self.window = window
@@ -217,13 +223,22 @@ class PageWalk:
         return paginator.speculate(self.window)
 
     def __iter__(self) -> Iterator[FetchedPage]:
+        yield from self._pages()
+        if self.on_idle is not None:  # the walk ran to its end (not stopped early)
+            self.on_idle(self.window)
+
+    def _pages(self) -> Iterator[FetchedPage]:
         source, paginator = self.source, self.paginator
         last_total: int | None = None
         announced = False
-        with _PageFetcher(source, self.base, self.window) as fetcher:
+        first = (paginator.request().key(), self.head_start) if self.head_start else None
+        with _PageFetcher(source, self.base, self.window, first) as fetcher:
             while True:
                 self.before_page(paginator.checkpoint())
-                response = fetcher.fetch(paginator.request(), self.pages_ahead())
+                ahead = self.pages_ahead()
+                if self.on_idle is not None and paginator.knows_total and len(ahead) < self.window - 1:
+                    self.on_idle(self.window - 1 - len(ahead))
+                response = fetcher.fetch(paginator.request(), ahead)
                 parsed = self._receive(response)
                 if parsed is None:
                     return
@@ -329,50 +344,6 @@ def fingerprint(records: list[dict[str, Any]], keys: list[Hashable] | None) -> i
     return hash(tuple(keys))
 
 
-class RecentKeys:
-    """The primary keys of the last few pages: bounded memory, whatever the stream size.
-
-    `seen` maps each key to the number of the last page that held it, so a membership
-    test is one dict lookup; a page leaving the window takes its keys along, unless a
-    later page held them too."""
-
-    def __init__(self, pages: int) -> None:
-        self.window = pages
-        self.seen: dict[Hashable, int] = {}
-        self._pages: deque[list[Hashable]] = deque()
-        self._number = 0
-
-    def add(self, keys: list[Hashable]) -> None:
-        self._number += 1
-        self.seen.update(dict.fromkeys(keys, self._number))
-        self._pages.append(keys)
-        if len(self._pages) > self.window:
-            leaving = self._number - self.window
-            seen = self.seen
-            for key in self._pages.popleft():
-                if seen.get(key) == leaving:
-                    del seen[key]
-
-    def unseen(
-        self, page: FetchedPage, logger: logging.Logger, name: str
-    ) -> list[dict[str, Any]]:
-        """The page's records not already emitted from a recent page: inserts at the head
-        of the collection during an offset sync push read records onto later pages."""
-        records, keys = page.records, page.keys
-        if keys is None or not records:
-            return records
-        seen = self.seen
-        fresh = [r for r, key in zip(records, keys, strict=True) if key not in seen]
-        self.add(keys)
-        if len(fresh) < len(records):
-            logger.info(
-                "%s: %d records reappeared on a later page (records were inserted during the "
-                "sync); each is emitted once",
-                name, len(records) - len(fresh),
-            )
-        return fresh
-
-
 class _PageFetcher:
     """Fetches the current page, with guessed next pages requested ahead.
 
@@ -392,7 +363,10 @@ class _PageFetcher:
     with an occasional probe), since threads would only compete for the interpreter.
     """
 
-    def __init__(self, source: PageSource, base: Mapping[str, Any], window: int) -> None:
+    def __init__(
+        self, source: PageSource, base: Mapping[str, Any], window: int,
+        first: tuple[Hashable, Future[requests.Response]] | None = None,
+    ) -> None:
         self.source = source
         self.base = dict(base)
         self.max_ahead = window
@@ -400,7 +374,7 @@ class _PageFetcher:
         self._early = 0
         self._since_probe = 0
         self.pool = ThreadPoolExecutor(window, f"{source.name}-page") if window > 1 else None
-        self.inflight: deque[tuple[Hashable, Future[requests.Response]]] = deque()
+        self.inflight: deque[tuple[Hashable, Future[requests.Response]]] = deque([first] if first else [])
 
     def __enter__(self) -> _PageFetcher:
         return self

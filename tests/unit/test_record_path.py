@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tap_analytics.client import AnalyticsStream
+from tap_analytics.dedupe import RecentKeys
 from tap_analytics.errors import TapAnalyticsError
-from tap_analytics.fetch import RecentKeys
 from tap_analytics.output import SingerOutput
 
 from .conftest import BASE_URL, make_tap, offset_server
