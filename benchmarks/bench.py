@@ -14,11 +14,13 @@ Variants:
   default  tap-analytics with its defaults (max_concurrent_requests=8)
   sdk      benchmarks/sdk_tap.py: a minimal stock singer-sdk RESTStream tap, for reference
   whole    tap-analytics with its defaults on every resource of the --resource's API in one run
-           (N records each), to compare with `default` on that API's largest stream alone
+           (N records each, or M with --sibling-records M), to compare with `default` on that
+           API's largest stream alone
 
     .venv/bin/python benchmarks/bench.py --records 100000 --latency-ms 0,20 --repeat 3
     .venv/bin/python benchmarks/bench.py --resource devplatform/events   # nested records, OAuth2
     .venv/bin/python benchmarks/bench.py --latency-ms 20 --variants default,whole
+    .venv/bin/python benchmarks/bench.py --latency-ms 20 --variants default,whole --sibling-records 1000
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ sys.path.insert(0, str(ROOT))
 from sandbox.data import SPECS, SPECS_BY_KEY  # the repo root is not installed: path above
 
 VARIANTS = ("raw", "rawlean", "seq", "default", "sdk", "whole")
+#: `default@base`, `whole@base`, `seq@base`: the same run of the tap from --base-tree's checkout.
+BASE_SUFFIX = "@base"
+
+
+def plain(variant: str) -> str:
+    """The variant without its `@base` suffix."""
+    return variant.removesuffix(BASE_SUFFIX)
 DEFAULT_VARIANTS = ("raw", "seq", "default")
 #: How each API's clients authenticate: static credentials, or an OAuth2 client-credentials token
 #: (the raw loop fetches one first; helpdesk's rotating refresh token is left out).
@@ -129,16 +138,18 @@ class Commands:
     sandbox: Sandbox
     work: Path
     files: dict[str, Path] = field(default_factory=dict)
+    #: Another checkout of the tap, which the `...@base` variants run (an A/B in one run).
+    base_tree: Path | None = None
 
     def resources(self, variant: str) -> list[Resource]:
         """What a variant reads: the whole API for `whole`, else the one resource."""
-        return self.resource.siblings() if variant == "whole" else [self.resource]
+        return self.resource.siblings() if plain(variant) == "whole" else [self.resource]
 
     def expected(self, variant: str) -> int:
-        return self.sandbox.records * len(self.resources(variant))
+        return sum(self.sandbox.count(r.key) for r in self.resources(variant))
 
     def pages_needed(self, variant: str) -> int:
-        return sum(r.pages_needed(self.sandbox.records) for r in self.resources(variant))
+        return sum(r.pages_needed(self.sandbox.count(r.key)) for r in self.resources(variant))
 
     def tap_auth(self) -> dict[str, Any]:
         api = self.resource.api
@@ -191,9 +202,15 @@ class Commands:
                 header, value = self._static_header()
                 cmd += ["--header", f"{header}: {value}"]
             return ([*cmd, "--no-trust-env"] if variant == "rawlean" else cmd), (b"\n",)
-        if variant in ("seq", "default", "whole"):
-            config = self.tap_config(variant, 1 if variant == "seq" else None)
+        if plain(variant) in ("seq", "default", "whole"):
+            config = self.tap_config(variant, 1 if plain(variant) == "seq" else None)
             tap = "import sys; from tap_analytics.tap import TapAnalytics; sys.exit(TapAnalytics.cli())"
+            if variant.endswith(BASE_SUFFIX):
+                if self.base_tree is None:
+                    raise SystemExit(f"--variants {variant}: needs --base-tree DIR")
+                # The venv's editable install points at this checkout: drop its finder first.
+                tap = (f"import sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' "
+                       f"not in type(f).__module__]; sys.path.insert(0, {str(self.base_tree)!r}); {tap}")
             return [PYTHON, "-c", tap, "--config", str(config)], RECORD_PATTERNS
         if variant == "sdk":
             header, value = self._static_header()  # OAuth2: a token fetched by the benchmark
@@ -246,7 +263,7 @@ def pick(runs: list[Run], stat: str) -> Run:
 def row(run: Run, raw: Run | None) -> str:
     rate = run.records / run.wall if run.wall > 0 else float("nan")
     # `whole` reads more resources than raw does: its comparison is with `default` (targets)
-    ratio = f"{raw.wall / run.wall:.2f}x" if raw is not None and run.variant != "whole" else "-"
+    ratio = f"{raw.wall / run.wall:.2f}x" if raw is not None and plain(run.variant) != "whole" else "-"
     ok = "yes" if run.received == run.records and run.returncode == 0 else (
         f"NO: {run.received} (rc {run.returncode})"
     )
@@ -262,6 +279,7 @@ def check_targets(
     table: dict[tuple[int, float], dict[str, Run]],
     all_runs: dict[tuple[int, float], dict[str, list[Run]]],
     resource: Resource,
+    sibling_records: int | None = None,
 ) -> list[str]:
     """The issues' targets (4, then the speed issue 12), for the figures this run has."""
     lines: list[str] = []
@@ -294,11 +312,16 @@ def check_targets(
             streams = len(resource.siblings())
             lines.append(
                 f"- {n:,} records, {latency:g} ms: the whole {resource.api} API ({streams} streams) took "
-                f"{times:.2f}x the time of {resource.name} alone (issue 12 <= {WHOLE_API_TARGET:g}x): "
+                f"{times:.2f}x the time of {resource.name} alone"
+                f"{'' if sibling_records is None else f' (the others {sibling_records:,} records each)'} "
+                f"(issue 12 <= {WHOLE_API_TARGET:g}x): "
                 f"{verdict}"
             )
-            largest = max(resource.siblings(), key=lambda r: r.pages_needed(n))
-            if largest.pages_needed(n) > resource.pages_needed(n):
+            others = n if sibling_records is None else sibling_records
+            pages = {r.key: r.pages_needed(n if r.key == resource.key else others)
+                     for r in resource.siblings()}
+            largest = max(resource.siblings(), key=lambda r: pages[r.key])
+            if pages[largest.key] > resource.pages_needed(n):
                 lines.append(f"  (note: {largest.key} needs more pages than {resource.key}: "
                              "pass it as --resource to compare with the largest stream)")
     rss: dict[int, float] = {}
@@ -329,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"comma list of {', '.join(VARIANTS)} (default {','.join(DEFAULT_VARIANTS)})")
     p.add_argument("--resource", default="timetracking/clients",
                    help="sandbox resource key (default timetracking/clients: bearer, offset, limit 100)")
+    p.add_argument("--sibling-records", type=int, metavar="M",
+                   help="records in each other resource of the API (for `whole`: one large stream "
+                        "among smaller ones, as real APIs have them; default: N like the resource)")
+    p.add_argument("--base-tree", type=Path, metavar="DIR",
+                   help="another checkout of this repo (e.g. `git worktree add /tmp/base HEAD~1`): the "
+                        "variants default@base, whole@base and seq@base run the tap from it, for an A/B "
+                        "of a change in one run")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds allowed per child run")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
                    help="before each run, wait up to S s for the rest of the machine to go idle "
@@ -343,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     records = parse_list(args.records, int) or [100_000]
     latencies = parse_list(args.latency_ms, float) or [0.0, 20.0]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = set(variants) - set(VARIANTS)
+    unknown = {v for v in variants if v not in VARIANTS and not (
+        v.endswith(BASE_SUFFIX) and plain(v) in ("seq", "default", "whole"))}
     if unknown or not variants:
         p.error(f"--variants: unknown {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
     resource = Resource.of(args.resource)
@@ -360,8 +391,9 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     for n in records:
         for latency in latencies:
-            with Sandbox(n, latency, work) as sandbox:
-                commands = Commands(resource, sandbox, work)
+            siblings = {r.key: args.sibling_records for r in resource.siblings() if r.key != resource.key}
+            with Sandbox(n, latency, work, siblings if args.sibling_records is not None else None) as sandbox:
+                commands = Commands(resource, sandbox, work, base_tree=args.base_tree)
                 runs: dict[str, list[Run]] = {v: [] for v in variants}
                 for index in range(args.repeat):  # interleaved, so drift hits every variant alike
                     for variant in variants:
@@ -394,10 +426,16 @@ def main(argv: list[str] | None = None) -> int:
                 failures += 1
                 print(f"FAILED: {variant} N={n} L={latency:g}: see {run.stderr_path}", file=sys.stderr)
                 args.keep_logs = True
-    targets = check_targets(table, all_runs, resource) or ["- none measured (they need raw and default)"]
+    targets = check_targets(table, all_runs, resource, args.sibling_records) or [
+        "- none measured (they need raw and default)"
+    ]
     command = shlex.join(command_line("benchmarks/bench.py", argv))
+    sizes = "" if args.sibling_records is None else (
+        f"the other resources {args.sibling_records:,} records each; "
+    )
     meta = machine_facts(version, load_before, (
         f"resource {resource.key}, {resource.paging} paging, limit {resource.limit}; "
+        f"{sizes}"
         f"{args.stat} of {args.repeat} run(s), peak RSS the worst of them; output to "
         f"{'/dev/null (records counted in a separate pass)' if args.devnull else 'a counted pipe'}"
     ))

@@ -43,11 +43,19 @@ TOKEN_PATH = "/oauth/token"
 class Sandbox:
     """``python -m sandbox`` as a child process, stopped on exit whatever happens."""
 
-    def __init__(self, records: int, latency_ms: float, log_dir: Path) -> None:
+    def __init__(
+        self, records: int, latency_ms: float, log_dir: Path, resource_records: dict[str, int] | None = None
+    ) -> None:
         self.records = records
+        #: Resources holding another number of records than `records` (sandbox key -> count).
+        self.resource_records = dict(resource_records or {})
         self.latency_ms = latency_ms
         self.log_path = log_dir / f"sandbox-{records}-{latency_ms:g}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def count(self, key: str) -> int:
+        """The records the resource `key` holds."""
+        return self.resource_records.get(key, self.records)
         self.url = ""
         self.credentials: dict[str, dict[str, str]] = {}
 
@@ -56,6 +64,8 @@ class Sandbox:
             PYTHON, "-m", "sandbox", "--port", "0", "--no-log",
             "--records", str(self.records), "--latency-ms", f"{self.latency_ms:g}",
         ]
+        for key, count in self.resource_records.items():
+            cmd += ["--resource-records", f"{key}={count}"]
         with open(self.log_path, "wb") as log:
             # unbuffered: select() on the pipe must see every line readline() has not taken
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=CHILD_ENV, stdout=subprocess.PIPE,

@@ -51,3 +51,30 @@ def test_fanout_benchmark_delivers_every_post_and_comment(tmp_path: Path) -> Non
     assert int(rows["raw"][9]) > 30, "the posts and their comments"
     assert [rows[v][5] for v in ("raw", "default")] == ["31", "31"]  # 1 page of posts + 1 per post
     assert all(cells[-1] == "yes" for cells in rows.values()), rows
+
+
+def test_bench_whole_api_with_smaller_siblings_and_an_ab_against_another_checkout(tmp_path: Path) -> None:
+    # --sibling-records: the API's other resources hold fewer records; `@base` variants run the
+    # tap from another checkout (here this one, copied: the same records either way).
+    base = tmp_path / "base"
+    subprocess.run(["git", "worktree", "add", "--detach", str(base)], cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        out = tmp_path / "report.md"
+        proc = subprocess.run(
+            [sys.executable, "benchmarks/bench.py", "--records", "250", "--sibling-records", "30",
+             "--latency-ms", "0", "--variants", "default,whole,whole@base", "--base-tree", str(base),
+             "--output", str(out)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False,
+                       capture_output=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = table_rows(out.read_text())
+    assert set(rows) == {"default", "whole", "whole@base"}
+    # timetracking/clients 250 records, its 4 siblings 30 each
+    assert [rows[v][1] for v in ("default", "whole", "whole@base")] == ["250", "370", "370"]
+    assert rows["whole"][8] == "7"  # pages needed: ceil(250 / 100) + 4 x 1
+    assert all(cells[-1] == "yes" for cells in rows.values()), rows
+    assert "(the others 30 records each)" in out.read_text()
