@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make demo   the main job: sandbox API -> meltano run (every seed API) -> embedded PostgreSQL
 #   make test   the whole test suite (what CI runs: .ci/run calls `make test`)
-.PHONY: setup dagster demo test lint unit fuzz e2e catalogs readme bench clean
+.PHONY: setup dagster demo demo-batch test lint unit fuzz e2e catalogs readme bench clean
 
 setup:  ## create .venv (tap + tools), .venv-meltano and the Meltano plugins
 	bash scripts/setup.sh
@@ -11,6 +11,9 @@ dagster:  ## setup, plus .venv-dagster for the backfill example (orchestrate/REA
 
 demo: setup
 	bash scripts/demo.sh
+
+demo-batch: setup  ## the demo with BATCH messages (jsonl.gz files) instead of RECORD messages
+	bash scripts/demo.sh --batch
 
 lint: setup
 	.venv/bin/ruff check tap_analytics tests sandbox benchmarks scripts orchestrate

@@ -111,8 +111,16 @@ def catalog_streams(api: str) -> dict[str, str | None]:
     return {s["tap_stream_id"]: s.get("replication_key") for s in catalog["streams"]}
 
 
+def batch_env(api: str, root: Path) -> dict[str, str]:
+    """The env var that turns on BATCH messages for `tap-analytics-<api>`: jsonl.gz files in `root`."""
+    config = {"encoding": {"format": "jsonl", "compression": "gzip"},
+              "storage": {"root": root.as_uri(), "prefix": f"{api}-"}}
+    return {f"TAP_ANALYTICS_{api.upper()}_BATCH_CONFIG": json.dumps(config)}
+
+
 def run_all(
-    servers: Servers, creds: dict[str, dict[str, str]], system_db: Path, label: str
+    servers: Servers, creds: dict[str, dict[str, str]], system_db: Path, label: str,
+    batches: Path | None = None,
 ) -> dict[str, dict[str, int]]:
     """One `meltano run` per seed API; returns api -> stream -> records the tap emitted.
 
@@ -126,6 +134,7 @@ def run_all(
             extra={
                 "EMBEDDED_POSTGRES_URL": servers.pg_url,
                 **extractor_env(api, f"{servers.sandbox_url}/{api}", creds[api]),
+                **(batch_env(api, batches) if batches is not None else {}),
             },
         )
         log_file = DEMO_DIR / "logs" / f"{label}-{api}.log"
@@ -180,7 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=120, help="records per resource (120)")
     parser.add_argument("--add", type=int, default=5, help="new records per resource before run 2")
     parser.add_argument("--update", type=int, default=3, help="changed records per resource")
+    parser.add_argument("--batch", action="store_true",
+                        help="the tap sends BATCH messages (jsonl.gz files in .demo/batches), not RECORDs")
     args = parser.parse_args(argv)
+    batches = DEMO_DIR / "batches" if args.batch else None
+    if batches is not None:
+        shutil.rmtree(batches, ignore_errors=True)  # target-postgres leaves loaded files behind
+        batches.mkdir(parents=True)
 
     (DEMO_DIR / "logs").mkdir(parents=True, exist_ok=True)
     system_db = DEMO_DIR / "meltano.db"
@@ -198,10 +213,12 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  sandbox API   {servers.sandbox_url}/<api>  ({args.records} records per resource)")
         say(f"  PostgreSQL    embedded (pgserver), data in {DEMO_DIR.relative_to(ROOT)}/pgdata")
         say(f"  Meltano       state in {system_db.relative_to(ROOT)}, logs in .demo/logs/")
+        if batches is not None:
+            say(f"  messages      BATCH: jsonl.gz files in {batches.relative_to(ROOT)}/, read by the target")
         say()
         creds = http_json(f"{servers.sandbox_url}/_control/credentials")
         say("Run 1: full load")
-        run_all(servers, creds, system_db, "run1")
+        run_all(servers, creds, system_db, "run1", batches)
         before = snapshot(servers.pg_url)
         api_counts = http_json(f"{servers.sandbox_url}/_control/stats")["records"]
         say()
@@ -227,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         run2_start = datetime.now(UTC)
         say()
         say("Run 2: incremental (same Meltano state)")
-        emitted = run_all(servers, creds, system_db, "run2")
+        emitted = run_all(servers, creds, system_db, "run2", batches)
         after = snapshot(servers.pg_url)
 
         rows: list[list[Any]] = []
