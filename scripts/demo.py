@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -170,18 +169,16 @@ def at_bookmark(pg_url: str, table: str, cursor: str) -> list[str]:
     return [str(row[0]) for row in found]
 
 
-def rewritten_since(pg_url: str, table: str, since: datetime, ids: list[str]) -> tuple[int, int]:
-    """(rows written at/after `since`, how many of `ids` are among them, each exactly once)."""
+def row_contents(pg_url: str, table: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """id -> the row's values (the `_sdc_*` columns left out) of the rows with those ids. Compared
+    before and after run 2, it shows which updated records were merged into their rows, in RECORD
+    and in BATCH mode alike (target-postgres writes no `_sdc_*` metadata for a BATCH file's rows)."""
     schema, name = table.split(".")
-    naive_utc = since.astimezone(UTC).replace(tzinfo=None)  # _sdc_* columns hold UTC, no zone
     with psycopg.connect(libpq_url(pg_url)) as conn:
-        row = conn.execute(
-            f'select count(*), count(*) filter (where id = any(%s)) from "{schema}"."{name}" '  # noqa: S608
-            "where _sdc_extracted_at >= %s",
-            (ids, naive_utc),
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
+        cursor = conn.execute(f'select * from "{schema}"."{name}" where id = any(%s)', (ids,))  # noqa: S608
+        columns = [c.name for c in cursor.description or []]
+        keep = [i for i, c in enumerate(columns) if not c.startswith("_sdc_")]
+        return {str(row[columns.index("id")]): tuple(row[i] for i in keep) for row in cursor.fetchall()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{servers.sandbox_url}/_control/mutate",
                 {"resource": key, "add": args.add, "update": args.update},
             )
-        run2_start = datetime.now(UTC)
+        updated_before = {t: row_contents(servers.pg_url, t, c["updated"]) for t, c in changes.items()}
         say()
         say("Run 2: incremental (same Meltano state)")
         emitted = run_all(servers, creds, system_db, "run2", batches)
@@ -254,7 +251,11 @@ def main(argv: list[str] | None = None) -> int:
             mode = "incremental" if catalog_streams(api).get(stream) else "full table"
             change = changes[table]
             sent = emitted[api].get(stream, 0)
-            _, updated_in_place = rewritten_since(servers.pg_url, table, run2_start, change["updated"])
+            updated_after = row_contents(servers.pg_url, table, change["updated"])
+            updated_in_place = sum(
+                1 for i in change["updated"]
+                if i in updated_after and updated_after[i] != updated_before[table].get(i)
+            )
             again = [i for i in bookmarked.get(table, []) if i not in change["updated"]]
             rows.append([table, mode, before[table][0], rows_after, len(change["added"]),
                          len(change["updated"]), len(again) if mode == "incremental" else "-", sent,
