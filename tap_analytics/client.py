@@ -319,11 +319,12 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
         if windows is None:
             shaper.take_range(span)
             base = self.base_params(context, span)
-            walk = self._walk(self, paginator, base, self._checkpoint)
+            head_start: dict[str, Any] = {}
             if self._head_starts_apply(context):
-                walk.on_idle = self._offer_head_starts
                 key = self._first_key(paginator, base, self.request_values(context, span))
-                walk.head_start = self.run.head_starts.take(self.name, key)
+                head_start = {"on_idle": self._offer_head_starts,
+                              "head_start": self.run.head_starts.take(self.name, key)}
+            walk = self._walk(self, paginator, base, self._checkpoint, **head_start)
             yield from self._emit(walk, progress)
         else:
             yield from self._emit_windows(windows, paginator, progress)
@@ -336,8 +337,11 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
         paginator: Paginator,
         base: Mapping[str, Any],
         before_page: Callable[[Mapping[str, Any]], None],
+        **head_start: Any,
     ) -> PageWalk:
-        return PageWalk(source, paginator, base, before_page=before_page, **self.walk_options())
+        return PageWalk(
+            source, paginator, base, before_page=before_page, **self.walk_options(), **head_start
+        )
 
     def walk_options(self) -> dict[str, Any]:
         """How this stream's page walks (a window's, a child's: one per parent) fetch."""

@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,13 @@ def run_cli(
 def error_lines(stderr: str) -> list[str]:
     """The ERROR log lines of a CLI run."""
     return [line for line in stderr.splitlines() if "ERROR" in line]
+
+
+def meet(barrier: threading.Barrier) -> bool:
+    """Wait at `barrier` for the other requests a test holds; False when they never came
+    (its timeout passed)."""
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        return False
+    return True

@@ -18,7 +18,7 @@ from sandbox import SandboxServer
 from tap_analytics.tap import TapAnalytics
 
 from .forum_tree import COMMENTS, POSTS, REACTIONS, ForumTree, forum_config, forum_tree
-from .helpers import SyncResult, run_tap
+from .helpers import SyncResult, meet, run_tap
 
 N_POSTS = 60
 
@@ -184,12 +184,8 @@ def _hold_first_comment_requests(
             if held:
                 seen["parents"].add(rest)
         try:
-            if held:
-                try:
-                    barrier.wait()
-                    seen["tripped"] = True
-                except threading.BrokenBarrierError:
-                    pass
+            if held and meet(barrier):
+                seen["tripped"] = True
             return original(method, rest, *args)
         finally:
             with lock:

@@ -18,7 +18,7 @@ from sandbox.transport import _json
 from tap_analytics import headstart
 from tap_analytics.headstart import FirstRequest, HeadStarts
 
-from .helpers import SyncResult, config_for, run_tap
+from .helpers import SyncResult, config_for, meet, run_tap
 from .seeds import STREAMS
 
 API = "timetracking"
@@ -57,12 +57,8 @@ def _hold_together(
             held = key is not None and key not in seen["held"]
             if held:
                 seen["held"].add(key)
-        if held:
-            try:
-                barrier.wait()
-                seen["tripped"] = True
-            except threading.BrokenBarrierError:
-                pass
+        if held and meet(barrier):
+            seen["tripped"] = True
         return original(api, rest, *args)
 
     monkeypatch.setattr(srv, "_data", data)
