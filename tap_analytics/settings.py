@@ -233,8 +233,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.IntegerType,
         default=8,
         description="Requests in flight at once in the whole run: a stream's pages, backfill "
-        "windows, the children of different parents (1 = strictly sequential). Records still "
-        "come out in server order.",
+        "windows, the children of different parents, the next streams' first pages while a "
+        "stream ends (1 = strictly sequential). Records still come out in server order, one "
+        "stream after another.",
     ),
     th.Property(
         "speculative_paging",
