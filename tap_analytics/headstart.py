@@ -98,7 +98,9 @@ class HeadStarts:
 
 
 def _run(name: str, send: Callable[[], requests.Response]) -> Future[requests.Response]:
-    """`send` on a daemon thread of its own: a run that ends early never waits for it."""
+    """`send` on a thread of its own. Not a daemon: a run that fails before the stream's turn
+    still waits for the request in flight (as for its page workers), since its response may
+    rotate a refresh token the token cache must keep."""
     future: Future[requests.Response] = Future()
 
     def work() -> None:
@@ -109,5 +111,5 @@ def _run(name: str, send: Callable[[], requests.Response]) -> Future[requests.Re
         except BaseException as exc:  # handed to the stream that takes it, as its own send would raise
             future.set_exception(exc)
 
-    threading.Thread(target=work, name=f"{name}-head-start", daemon=True).start()
+    threading.Thread(target=work, name=f"{name}-head-start").start()
     return future

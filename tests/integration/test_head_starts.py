@@ -8,7 +8,10 @@ the reference.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,3 +202,22 @@ def test_offers_start_no_more_than_the_free_slots_and_each_stream_once() -> None
         assert taken is not None
         taken.result(timeout=5)
     assert sorted(sent) == ["a", "b", "c"]
+
+
+def test_a_head_start_in_flight_finishes_before_the_process_exits(tmp_path: Path) -> None:
+    # A run that fails early must not cut off a head start mid-request: its request may be
+    # the one that rotates a refresh token, which is kept only once the response is in.
+    done = tmp_path / "done"
+    script = (
+        "import pathlib, time\n"
+        "from tap_analytics.headstart import _run\n"
+        f"def send():\n    time.sleep(0.3)\n    pathlib.Path({str(done)!r}).write_text('kept')\n"
+        "_run('later-stream', send)\n"
+        "raise SystemExit(1)  # the run fails at once\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+
+    assert proc.returncode == 1, proc.stderr
+    assert done.read_text() == "kept", "the process exited while the head start was in flight"
