@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
@@ -159,3 +160,28 @@ def test_a_detected_paginator_is_logged_once(caplog: pytest.LogCaptureFixture) -
         "things: one page: the first response shows no paging "
         "(paginator detected: set endpoint.paginator to choose)"
     ]
+
+
+def test_a_page_stays_requested_ahead_even_when_pages_come_faster_than_records() -> None:
+    """An instant server: every page is ready before it is needed, so the look-ahead
+    shrinks -- to one page, never to none. The next request stays with a worker while the
+    main thread turns a page into records (the server works meanwhile); at none, every
+    page would be requested from the main thread and waited for."""
+    threads: list[str] = []
+    answer = offset_answer(600)
+
+    def recording(query: dict[str, Any]) -> tuple[int, Any]:
+        threads.append(threading.current_thread().name)
+        return answer(query)
+
+    window = 4
+    source = FakeSource(recording, window=window)
+    pages = []
+    for page in walk(source, OffsetPaginator(limit=10), window):
+        time.sleep(0.005)  # records take longer than a page: pages arrive before they are needed
+        pages.append(page)
+
+    assert len(pages) == 60
+    # The first page (no total yet) comes from the main thread; every later one from a worker.
+    on_main = [i for i, name in enumerate(threads) if name == threading.main_thread().name]
+    assert on_main == [0], f"pages requested from the main thread: {on_main}"
