@@ -296,9 +296,7 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
         shaper = self.shaper
         shaper.latest = None
         span = self.cursor_range(context)
-        outcome, latest = resume.resume(
-            self.stream_state, paginator, rerun_done=self.spec.write_disposition == "replace"
-        )
+        outcome, latest = self._resume(self.stream_state, paginator)
         if outcome is resume.Resume.DONE:
             self.logger.info(
                 "%s: completed by the interrupted run this one resumes; not synced again",
@@ -318,10 +316,11 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
         windows = self._windows(span)
         if windows is None:
             shaper.take_range(span)
-            base = self.base_params(context, span)
+            values = self.request_values(context, span)
+            base = self.base_params(context, values=values)
             head_start: dict[str, Any] = {}
             if self._head_starts_apply(context):
-                key = self._first_key(paginator, base, self.request_values(context, span))
+                key = self._first_key(paginator, base, values)
                 head_start = {"on_idle": self._offer_head_starts,
                               "head_start": self.run.head_starts.take(self.name, key)}
             walk = self._walk(self, paginator, base, self._checkpoint, **head_start)
@@ -330,6 +329,13 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
             yield from self._emit_windows(windows, paginator, progress)
         self._mark_done()
         progress.done()
+
+    def _resume(
+        self, state: Mapping[str, Any], paginator: Paginator
+    ) -> tuple[resume.Resume, tuple[tuple[int, Any], Any] | None]:
+        """What an interrupted run left in `state` for this stream (the paginator moved to
+        its checkpoint); a `replace` stream is synced again even when it was done."""
+        return resume.resume(state, paginator, rerun_done=self.spec.write_disposition == "replace")
 
     def _walk(
         self,
@@ -383,7 +389,7 @@ class AnalyticsStream(IncrementalSync, RecordPath, Dependents, RequestSender):
         ):
             return None
         paginator = self.spec.paginator.new()
-        outcome, _ = resume.resume(saved, paginator, rerun_done=self.spec.write_disposition == "replace")
+        outcome, _ = self._resume(saved, paginator)
         if outcome is resume.Resume.DONE:
             return None
         values = self.request_values(None, self.cursor_range(None, saved))
